@@ -1,0 +1,189 @@
+"""The AlexNet family as Caffe defines it, in Flax: ImageNet CaffeNet and Places205.
+
+Layer names match Caffe's (``conv1`` ... ``fc8``) so converted parameters map one to one.
+The network takes NHWC float32 batches that :mod:`geovec.preprocess` made (BGR, 0-255,
+mean subtracted, 227x227) and returns ``(prob, blobs)`` where ``blobs`` holds the
+features as Caffe's blobs hold them: Caffe's ReLU and Dropout run in place, so ``fc6``
+and ``fc7`` are after ReLU; ``fc8`` is before the softmax and ``prob`` after it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from collections.abc import Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+FEATURE_LAYERS = ("fc6", "fc7", "fc8", "prob")
+"""Blobs that feature extraction can return, in network order."""
+
+INPUT_SIZE = 227
+"""Side of the square network input in pixels (Caffe's centre crop)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ConvSpec:
+    """One Caffe convolution layer: ``features`` outputs, square ``kernel``, etc."""
+
+    features: int
+    kernel: int
+    stride: int = 1
+    pad: int = 0
+    groups: int = 1
+
+
+def caffe_max_pool(x: jax.Array, window: int = 3, stride: int = 2) -> jax.Array:
+    """Max pooling with Caffe's output size, which rounds up: ceil((H - k) / s) + 1.
+
+    The extra bottom/right windows that rounding up adds see -inf padding, exactly like
+    Caffe's clipped windows.
+    """
+    pads = []
+    for size in x.shape[1:3]:
+        out = math.ceil((size - window) / stride) + 1
+        pads.append((0, max(0, (out - 1) * stride + window - size)))
+    return lax.reduce_window(
+        x,
+        -jnp.inf,
+        lax.max,
+        (1, window, window, 1),
+        (1, stride, stride, 1),
+        [(0, 0), *pads, (0, 0)],
+    )
+
+
+def local_response_norm(
+    x: jax.Array, size: int = 5, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0
+) -> jax.Array:
+    """Caffe's across-channel LRN: x / (k + alpha/size * sum of x^2 over size channels)^beta."""
+    half = size // 2
+    sq_sum = lax.reduce_window(
+        x * x, 0.0, lax.add, (1, 1, 1, size), (1, 1, 1, 1), [(0, 0), (0, 0), (0, 0), (half, half)]
+    )
+    return x * (k + (alpha / size) * sq_sum) ** -beta
+
+
+class CaffeConv(nn.Module):
+    """Caffe convolution; groups run as separate convolutions (faster on XLA:CPU than
+    ``feature_group_count``) over one kernel of shape (kh, kw, in/groups, out)."""
+
+    spec: ConvSpec
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        s = self.spec
+        in_per_group = x.shape[-1] // s.groups
+        kernel = self.param(
+            "kernel", nn.initializers.lecun_normal(), (s.kernel, s.kernel, in_per_group, s.features)
+        )
+        bias = self.param("bias", nn.initializers.zeros, (s.features,))
+        conv = functools.partial(
+            lax.conv_general_dilated,
+            window_strides=(s.stride, s.stride),
+            padding=[(s.pad, s.pad), (s.pad, s.pad)],
+            dimension_numbers=("NHWC", "HWIO", "NHWC"),
+        )
+        if s.groups == 1:
+            y = conv(x, kernel)
+        else:
+            xs = jnp.split(x, s.groups, axis=-1)
+            ks = jnp.split(kernel, s.groups, axis=-1)
+            y = jnp.concatenate([conv(a, b) for a, b in zip(xs, ks)], axis=-1)
+        return y + bias
+
+
+class AlexNet(nn.Module):
+    """AlexNet as in Caffe's deploy prototxts (bvlc_reference_caffenet, places205CNN).
+
+    Attributes:
+      num_classes: fc8 outputs (1000 for ImageNet CaffeNet, 205 for Places205).
+      convs: the five convolutions, conv1 ... conv5.
+      fc_features: outputs of fc6 and fc7.
+      norm_before_pool: False is CaffeNet's order (pool, then LRN); True is the original
+        AlexNet order (LRN, then pool).
+    """
+
+    num_classes: int = 1000
+    convs: Sequence[ConvSpec] = (
+        ConvSpec(96, 11, stride=4),
+        ConvSpec(256, 5, pad=2, groups=2),
+        ConvSpec(384, 3, pad=1),
+        ConvSpec(384, 3, pad=1, groups=2),
+        ConvSpec(256, 3, pad=1, groups=2),
+    )
+    fc_features: int = 4096
+    norm_before_pool: bool = False
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> tuple[jax.Array, dict[str, jax.Array]]:
+        blobs: dict[str, jax.Array] = {}
+        for i, spec in enumerate(self.convs, start=1):
+            x = nn.relu(CaffeConv(spec, name=f"conv{i}")(x))
+            if i in (1, 2):
+                if self.norm_before_pool:
+                    x = caffe_max_pool(local_response_norm(x))
+                else:
+                    x = local_response_norm(caffe_max_pool(x))
+        x = caffe_max_pool(x)  # pool5
+        x = x.reshape(x.shape[0], -1)  # (H, W, C) order; the converter permutes fc6 to match
+        x = blobs["fc6"] = nn.relu(nn.Dense(self.fc_features, name="fc6")(x))
+        x = blobs["fc7"] = nn.relu(nn.Dense(self.fc_features, name="fc7")(x))
+        x = blobs["fc8"] = nn.Dense(self.num_classes, name="fc8")(x)
+        prob = blobs["prob"] = jax.nn.softmax(x, axis=-1)
+        return prob, blobs
+
+
+CaffeNet = functools.partial(AlexNet, num_classes=1000)
+Places205Net = functools.partial(AlexNet, num_classes=205)
+
+# Used for testing only: the same topology, a fraction of the width.
+TinyAlexNet = functools.partial(
+    AlexNet,
+    num_classes=7,
+    convs=(
+        ConvSpec(8, 11, stride=4),
+        ConvSpec(8, 5, pad=2, groups=2),
+        ConvSpec(12, 3, pad=1),
+        ConvSpec(12, 3, pad=1, groups=2),
+        ConvSpec(8, 3, pad=1, groups=2),
+    ),
+    fc_features=16,
+)
+
+
+def pool5_shape(model: AlexNet, input_size: int = INPUT_SIZE) -> tuple[int, int, int]:
+    """(height, width, channels) of pool5 for a square input of ``input_size`` pixels."""
+    size = input_size
+    for i, spec in enumerate(model.convs, start=1):
+        size = (size + 2 * spec.pad - spec.kernel) // spec.stride + 1
+        if i in (1, 2):
+            size = math.ceil((size - 3) / 2) + 1
+    size = math.ceil((size - 3) / 2) + 1
+    return size, size, model.convs[-1].features
+
+
+def param_shapes(model: AlexNet, input_size: int = INPUT_SIZE) -> dict[str, dict[str, tuple]]:
+    """Expected Flax parameter shapes of ``model``, layer by layer, without running it."""
+    shapes: dict[str, dict[str, tuple]] = {}
+    channels = 3
+    for i, spec in enumerate(model.convs, start=1):
+        shapes[f"conv{i}"] = {
+            "kernel": (spec.kernel, spec.kernel, channels // spec.groups, spec.features),
+            "bias": (spec.features,),
+        }
+        channels = spec.features
+    h, w, c = pool5_shape(model, input_size)
+    fan_in = h * w * c
+    for name, out in (
+        ("fc6", model.fc_features),
+        ("fc7", model.fc_features),
+        ("fc8", model.num_classes),
+    ):
+        shapes[name] = {"kernel": (fan_in, out), "bias": (out,)}
+        fan_in = out
+    return shapes

@@ -1,0 +1,55 @@
+"""Shared fixtures: an isolated weights directory and full-size random Caffe weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests import caffe_writer, reference_alexnet
+
+
+@pytest.fixture(autouse=True)
+def isolated_weights_dir(tmp_path_factory, monkeypatch):
+    """Each test sees an empty weights directory unless it asks for converted weights."""
+    path = tmp_path_factory.mktemp("weights")
+    monkeypatch.setenv("GEOVEC_WEIGHTS", str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def caffenet_caffe_params():
+    """Full-size CaffeNet weights in Caffe's layout (random, He-scaled)."""
+    return reference_alexnet.random_params(reference_alexnet.CAFFENET_CONVS, 4096, 1000, seed=1)
+
+
+@pytest.fixture(scope="session")
+def caffenet_caffemodel(tmp_path_factory, caffenet_caffe_params):
+    """A full-size V1-format caffemodel file with legacy blob headers."""
+    path = tmp_path_factory.mktemp("caffe") / "random_caffenet.caffemodel"
+    path.write_bytes(caffe_writer.caffemodel(caffenet_caffe_params, v1=True, legacy=True))
+    return path
+
+
+@pytest.fixture(scope="session")
+def converted_weights_dir(tmp_path_factory, caffenet_caffemodel):
+    """A weights directory holding converted caffenet and places205 weights."""
+    from geovec.weights import convert_caffemodel
+
+    out = tmp_path_factory.mktemp("converted")
+    convert_caffemodel(caffenet_caffemodel, "caffenet", out=out / "caffenet.safetensors")
+    places = reference_alexnet.random_params(reference_alexnet.CAFFENET_CONVS, 4096, 205, seed=2)
+    model = tmp_path_factory.mktemp("caffe") / "random_places.caffemodel"
+    model.write_bytes(caffe_writer.caffemodel(places))
+    mean = np.full((3, 4, 4), 110.0)
+    np.save(out.parent / "places_mean.npy", mean)
+    convert_caffemodel(
+        model, "places205", mean=out.parent / "places_mean.npy", out=out / "places205.safetensors"
+    )
+    return out
+
+
+@pytest.fixture
+def with_weights(converted_weights_dir, monkeypatch):
+    """Point GEOVEC_WEIGHTS at the converted weights for this test."""
+    monkeypatch.setenv("GEOVEC_WEIGHTS", str(converted_weights_dir))
+    return converted_weights_dir
