@@ -91,14 +91,13 @@ def main() -> None:
 
     diff = np.abs(ours - theirs).max() / np.abs(theirs).max()
     print(f"device: {jax.devices()[0].platform}, batch {args.batch}, threads {args.threads}")
-    print(
-        f"geovec (Flax, jit):  {geovec_ips:8.1f} images/s  "
-        f"({geovec_ips * GFLOP_PER_IMAGE:6.1f} GFLOP/s, {geovec_ips * GFLOP_PER_IMAGE / sgemm:.0%} of sgemm)"
-    )
-    print(
-        f"torch {torch.__version__}:  {torch_ips:8.1f} images/s  "
-        f"({torch_ips * GFLOP_PER_IMAGE:6.1f} GFLOP/s, {torch_ips * GFLOP_PER_IMAGE / sgemm:.0%} of sgemm)"
-    )
+    def line(label, ips):
+        gflops = ips * GFLOP_PER_IMAGE
+        share = gflops / sgemm
+        return f"{label:<20} {ips:8.1f} images/s ({gflops:6.1f} GFLOP/s, {share:.0%} of sgemm)"
+
+    print(line("geovec (Flax, jit):", geovec_ips))
+    print(line(f"torch {torch.__version__}:", torch_ips))
     print(f"numpy sgemm peak:    {sgemm:8.1f} GFLOP/s")
     print(f"ratio geovec/torch:  {geovec_ips / torch_ips:.2f}")
     print(f"fc7 max relative difference: {diff:.1e}")
