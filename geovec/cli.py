@@ -116,6 +116,82 @@ def weights_list(
             )
 
 
+FeaturesOption = Annotated[
+    str | None,
+    typer.Option(help="Comma-separated features, e.g. gist,places_fc8,imagenet_fc7."),
+]
+BatchOption = Annotated[int, typer.Option(help="Images per forward pass.")]
+
+
+@command(app, "ingest")
+def ingest_command(
+    db: Annotated[Path, typer.Argument(help="Database directory (created if new).")],
+    source: Annotated[
+        Path, typer.Argument(help="Manifest (.csv, .parquet, .geojson) or folder of images.")
+    ],
+    view: Annotated[
+        str | None, typer.Option(help="ground, overhead or map (default: the manifest's).")
+    ] = None,
+    features: FeaturesOption = None,
+    batch_size: BatchOption = 32,
+    outdoor_only: Annotated[
+        bool, typer.Option(help="Drop ground images Places205 calls indoor (needs weights).")
+    ] = False,
+) -> None:
+    """Ingest images with locations: decode, extract features, append to LanceDB."""
+    import geovec
+    from geovec.ingest import default_features
+
+    chosen = features.split(",") if features else default_features()
+    typer.echo(f"features: {', '.join(chosen)}", err=True)
+    filter_records = None
+    if outdoor_only:
+        from geovec.indoor import outdoor_records
+
+        filter_records = outdoor_records
+    summary = geovec.ingest(
+        geovec.open(db),
+        source,
+        view=view,
+        features=chosen,
+        batch_size=batch_size,
+        progress=True,
+        filter_records=filter_records,
+    )
+    typer.echo(summary.line())
+
+
+@command(app, "extract")
+def extract_command(
+    db: Annotated[Path, typer.Argument(help="Database directory.")],
+    features: Annotated[str, typer.Option(help="Comma-separated features to fill in.")],
+    view: Annotated[str | None, typer.Option(help="Only this view (default: all).")] = None,
+    batch_size: BatchOption = 32,
+) -> None:
+    """Compute feature columns that stored rows lack (e.g. add imagenet_fc7 later)."""
+    import geovec
+
+    summary = geovec.extract_missing(
+        geovec.open(db, create=False), features, view=view, batch_size=batch_size, progress=True
+    )
+    typer.echo(summary.line("extracted"))
+
+
+@command(app, "sql")
+def sql_command(
+    db: Annotated[Path, typer.Argument(help="Database directory.")],
+    query: Annotated[str, typer.Argument(help="DuckDB SQL; tables by name, spatial loaded.")],
+    format: Annotated[str, typer.Option(help="table, csv or json.")] = "table",
+    write: Annotated[bool, typer.Option(help="Allow statements that change the tables.")] = False,
+) -> None:
+    """Run ad hoc DuckDB SQL over the tables (ground, overhead, map, failures)."""
+    import geovec
+    from geovec.formatting import format_table
+
+    result = geovec.open(db, create=False).sql(query, write=write)
+    typer.echo(format_table(result, format))
+
+
 @command(app, "demo")
 def demo(
     directory: Annotated[Path, typer.Argument(help="Folder for the demo's outputs.")] = Path(

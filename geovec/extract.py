@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from geovec import __version__
 from geovec.errors import GeovecError
 from geovec.gist import GIST_DIM, IMAGE_SIZE, gist_batch, gist_input
 from geovec.model import FEATURE_LAYERS, INPUT_SIZE
@@ -23,6 +24,14 @@ from geovec.preprocess import caffe_crop
 from geovec.weights import LoadedWeights, load_weights, networks
 
 GIST = "gist"
+CNN_PREPROCESSING = (
+    "caffe classifier: RGB resized to 256x256 bilinear, centre crop 227x227, 0-255, BGR, "
+    "minus per-channel mean"
+)
+GIST_PREPROCESSING = (
+    "LMgist: grey, shorter side 256 + centre crop, 0-255, prefilter fc=4, Gabor 4 scales x 8 "
+    "orientations, 4x4 blocks"
+)
 DEFAULT_BATCH_SIZE = 32
 
 
@@ -119,19 +128,26 @@ class FeatureExtractor:
         """Names of the features this extractor computes, in order."""
         return [s.name for s in self.specs]
 
-    def provenance(self) -> dict[str, str]:
-        """Where the features come from: weights files, their sources' sha256, preprocessing."""
-        out = {
-            "preprocessing": (
-                "caffe classifier: resize 256x256 bilinear, centre crop 227, BGR, 0-255, minus mean"
-            )
-        }
-        for net, w in self.weights.items():
-            out[f"{net}_weights"] = str(w.path)
-            out[f"{net}_source_sha256"] = w.metadata.get("source_sha256", "")
-            out[f"{net}_mean_bgr"] = ",".join(f"{v:.4f}" for v in w.mean_bgr)
-        if self.needs_gist:
-            out["gist"] = "LMgist: 256x256 grey, prefilt fc=4, Gabor 4x8, 4x4 blocks"
+    def provenance(self, feature: str) -> dict[str, str]:
+        """How ``feature`` is computed: geovec version, weights file, its source's sha256,
+        mean and preprocessing (stored in the feature column's metadata)."""
+        spec = next((s for s in self.specs if s.name == feature), None)
+        if spec is None:
+            raise GeovecError(f"this extractor does not compute {feature!r}")
+        out = {"geovec_version": __version__}
+        if spec.net is None:
+            out["preprocessing"] = GIST_PREPROCESSING
+            return out
+        w = self.weights[spec.net]
+        out.update(
+            network=spec.net,
+            layer=spec.layer,
+            weights=str(w.path),
+            source_file=w.metadata.get("source_file", ""),
+            source_sha256=w.metadata.get("source_sha256", ""),
+            mean_bgr=",".join(f"{v:.4f}" for v in w.mean_bgr),
+            preprocessing=CNN_PREPROCESSING,
+        )
         return out
 
     def _build_forward(self):

@@ -1,0 +1,5 @@
+"""``python -m geovec`` runs the command line."""
+
+from geovec.cli import app
+
+app()
