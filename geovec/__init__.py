@@ -7,11 +7,29 @@ as DuckDB spatial SQL plus vector search.
 >>> import geovec
 >>> store = geovec.open("geo")                               # doctest: +SKIP
 >>> geovec.ingest(store, "world/manifest.csv")               # doctest: +SKIP
+
+Names are imported on first use, so ``import geovec`` stays light (no JAX until needed).
 """
+
+import importlib
 
 __version__ = "0.1.0"
 
-from geovec.ingest import IngestSummary, extract_missing, ingest  # noqa: E402
-from geovec.store import Store, open  # noqa: E402,A004
+_EXPORTS = {
+    "open": "geovec.store",
+    "Store": "geovec.store",
+    "ingest": "geovec.ingestion",
+    "extract_missing": "geovec.ingestion",
+    "IngestSummary": "geovec.ingestion",
+    "synth_world": "geovec.synth.build",
+}
 
-__all__ = ["IngestSummary", "Store", "__version__", "extract_missing", "ingest", "open"]
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name.removesuffix("_world"))
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'geovec' has no attribute {name!r}")

@@ -140,15 +140,10 @@ def ingest_command(
 ) -> None:
     """Ingest images with locations: decode, extract features, append to LanceDB."""
     import geovec
-    from geovec.ingest import default_features
+    from geovec.ingestion import default_features
 
     chosen = features.split(",") if features else default_features()
     typer.echo(f"features: {', '.join(chosen)}", err=True)
-    filter_records = None
-    if outdoor_only:
-        from geovec.indoor import outdoor_records
-
-        filter_records = outdoor_records
     summary = geovec.ingest(
         geovec.open(db),
         source,
@@ -156,7 +151,7 @@ def ingest_command(
         features=chosen,
         batch_size=batch_size,
         progress=True,
-        filter_records=filter_records,
+        outdoor_only=outdoor_only,
     )
     typer.echo(summary.line())
 
@@ -190,6 +185,76 @@ def sql_command(
 
     result = geovec.open(db, create=False).sql(query, write=write)
     typer.echo(format_table(result, format))
+
+
+@command(app, "synth")
+def synth_command(
+    directory: Annotated[Path, typer.Argument(help="Folder to write the world into.")],
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same world.")] = 0,
+    ground: Annotated[int, typer.Option(help="Ground locations per region.")] = 150,
+    extent_km: Annotated[float, typer.Option(help="Side of each square region, km.")] = 6.0,
+) -> None:
+    """Write the synthetic two-region world: land cover, tiles, photos, manifests."""
+    from geovec.synth.build import synth
+
+    summary = synth(directory, seed=seed, ground=ground, extent_km=extent_km, progress=True)
+    state = "reused" if summary.reused else "wrote"
+    typer.echo(
+        f"{state} {summary.ground} ground, {summary.overhead} overhead, {summary.tiles} map "
+        f"images; manifest {summary.manifest}, truth {summary.truth}"
+    )
+
+
+@command(app, "grid")
+def grid_command(
+    bbox: Annotated[str, typer.Option(help="Region as W,S,E,N in decimal degrees.")],
+    tile_m: Annotated[float, typer.Option(help="Tile side in metres.")] = 480.0,
+    spacing_m: Annotated[
+        float | None, typer.Option(help="Distance between centres, m (default: tile side).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Write CSV here (default: stdout).")] = None,
+) -> None:
+    """Aerial reference grid: tile centres (lon, lat) and footprints over a bbox."""
+    import csv
+    import io
+
+    from geovec.grid import parse_bbox, reference_grid
+
+    grid = reference_grid(parse_bbox(bbox), tile_m, spacing_m)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=["id", "lon", "lat", "size_m", "footprint"])
+    writer.writeheader()
+    writer.writerows(grid.rows())
+    if out:
+        out.write_text(buffer.getvalue())
+        typer.echo(f"wrote {len(grid)} tiles to {out}")
+    else:
+        typer.echo(buffer.getvalue().rstrip("\n"))
+
+
+@command(app, "cutouts")
+def cutouts_command(
+    panoramas: Annotated[list[Path], typer.Argument(help="Equirectangular panoramas (2:1).")],
+    out: Annotated[Path, typer.Option(help="Folder for the perspective views.")],
+    headings: Annotated[
+        str, typer.Option(help="Headings relative to the car, degrees, comma-separated.")
+    ] = "-90,90",
+    size: Annotated[str, typer.Option(help="Width x height in pixels.")] = "800x600",
+    fov: Annotated[float, typer.Option(help="Horizontal field of view, degrees.")] = 90.0,
+) -> None:
+    """Cut perspective views (default: the two side-facing 800x600) from panoramas."""
+    from geovec.cutouts import write_cutouts
+    from geovec.errors import GeovecError
+
+    try:
+        angles = tuple(float(h) for h in headings.split(","))
+        width, height = (int(v) for v in size.lower().split("x"))
+    except ValueError:
+        raise GeovecError(
+            "--headings are degrees like -90,90 and --size is WxH like 800x600"
+        ) from None
+    written = write_cutouts(panoramas, out, angles, (width, height), fov)
+    typer.echo(f"wrote {len(written)} views to {out}")
 
 
 @command(app, "demo")

@@ -20,11 +20,19 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 
 from geovec.decode import load_rgb
 from geovec.errors import GeovecError, ImageDecodeError
-from geovec.extract import DEFAULT_BATCH_SIZE, GIST, FeatureExtractor, PreparedImage
+from geovec.extract import (
+    DEFAULT_BATCH_SIZE,
+    GIST,
+    FeatureExtractor,
+    PreparedImage,
+    parse_features,
+)
+from geovec.indoor import indoor_mask
 from geovec.progress import ProgressReporter
 from geovec.sources import Failure, Record, read_source
 from geovec.store import BASE_SCHEMAS, VIEWS, Store, feature_field, point_wkb, vectors_to_arrow
@@ -40,17 +48,22 @@ class IngestSummary:
     failed: int
     features: list[str]
     seconds: float
+    indoor: int = 0  # ground images dropped by the indoor/outdoor filter
 
     @property
     def images_per_second(self) -> float:
         return self.ingested / self.seconds if self.seconds > 0 else 0.0
 
     def line(self, verb: str = "ingested") -> str:
+        dropped = f", dropped {self.indoor} indoor" if self.indoor else ""
         return (
-            f"{verb} {self.ingested}, skipped {self.skipped} already present, failed "
+            f"{verb} {self.ingested}{dropped}, skipped {self.skipped} already present, failed "
             f"{self.failed} ({', '.join(self.features)}; {self.seconds:.1f} s, "
             f"{self.images_per_second:.1f} images/s)"
         )
+
+
+PLACES_PROB = "places_prob"
 
 
 def default_features() -> list[str]:
@@ -172,7 +185,7 @@ def ingest(
     workers: int | None = None,
     chunk_rows: int | None = None,
     progress: bool = False,
-    filter_records: Callable[[list[Record]], list[Record]] | None = None,
+    outdoor_only: bool = False,
 ) -> IngestSummary:
     """Ingest a manifest or an EXIF-located image folder into ``store``.
 
@@ -183,28 +196,42 @@ def ingest(
       batch_size: images per forward pass.
       chunk_rows: rows per Lance commit (default 4 batches).
       progress: show a rich progress bar with images/s on stderr.
+      outdoor_only: drop ground images whose Places205 top-1 scene is indoor (needs
+        converted Places205 weights with category names).
 
     Raises:
       WeightsNotFoundError: a CNN feature without converted weights, before any work.
       ManifestError: the source cannot be read at all (bad rows become failures instead).
     """
     started = time.perf_counter()
-    extractor = FeatureExtractor(features or default_features(), batch_size=batch_size)
+    wanted = parse_features(features or default_features())
+    computed = [s.name for s in wanted]
+    if outdoor_only and PLACES_PROB not in computed:
+        computed.append(PLACES_PROB)
+    extractor = FeatureExtractor(computed, batch_size=batch_size)
+    labels = extractor.weights["places205"].labels if outdoor_only else None
+    if outdoor_only:
+        indoor_mask(np.zeros((1, 205)), labels)  # fails now, before any work, without labels
     records, failures = read_source(source, view)
-    if filter_records:
-        records = filter_records(records)
     store.record_failures([f.row() for f in failures])
     existing = {v: store.ids(v) for v in VIEWS}
     todo = [r for r in records if r.id not in existing[r.view]]
-    fields = [feature_field(s.name, s.dim, extractor.provenance(s.name)) for s in extractor.specs]
+    fields = [feature_field(s.name, s.dim, extractor.provenance(s.name)) for s in wanted]
     for v in sorted({r.view for r in todo}):
         store.ensure_features(v, fields)
+    dropped = 0
 
     def write(chunk: list[Record], values: dict) -> None:
+        nonlocal dropped
+        indoor = np.zeros(len(chunk), bool)
+        if outdoor_only:
+            is_ground = np.array([r.view == "ground" for r in chunk])
+            indoor = indoor_mask(values[PLACES_PROB], labels) & is_ground
+            dropped += int(indoor.sum())
         for v in VIEWS:
-            picked = [i for i, r in enumerate(chunk) if r.view == v]
+            picked = [i for i, r in enumerate(chunk) if r.view == v and not indoor[i]]
             if picked:
-                feats = {name: array[picked] for name, array in values.items()}
+                feats = {s.name: values[s.name][picked] for s in wanted}
                 store.append(v, _rows(v, [chunk[i] for i in picked], feats))
 
     with ProgressReporter("ingest", len(todo), enabled=progress) as bar:
@@ -218,11 +245,12 @@ def ingest(
             progress=bar,
         )
     return IngestSummary(
-        ingested=done,
+        ingested=done - dropped,
         skipped=len(records) - len(todo),
         failed=failed + len(failures),
-        features=extractor.features,
+        features=[s.name for s in wanted],
         seconds=time.perf_counter() - started,
+        indoor=dropped,
     )
 
 

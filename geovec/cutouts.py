@@ -1,0 +1,93 @@
+"""Perspective cutouts from equirectangular panoramas (the paper's two side-facing
+Street View views).
+
+A panorama is W x H with W = 2H; its centre column looks along the car (heading 0), column
+0 backwards; rows run from +90 degrees (up) to -90 (down). A cutout at heading h (degrees
+clockwise from the car's direction), field of view f and size w x h is sampled bilinearly
+for all pixels at once, wrapping around the 360 degree seam.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from geovec.decode import load_rgb
+from geovec.errors import GeovecError
+
+SIDE_HEADINGS = (-90.0, 90.0)
+CUTOUT_SIZE = (800, 600)  # width, height
+CUTOUT_FOV = 90.0
+
+
+def cutout(
+    panorama: np.ndarray,
+    heading_deg: float,
+    size: tuple[int, int] = CUTOUT_SIZE,
+    fov_deg: float = CUTOUT_FOV,
+    pitch_deg: float = 0.0,
+) -> np.ndarray:
+    """A perspective view (height, width, 3) uint8 of an equirectangular panorama.
+
+    Args:
+      heading_deg: view direction, degrees clockwise from the car's direction.
+      size: (width, height) in pixels.
+      fov_deg: horizontal field of view in degrees.
+      pitch_deg: view elevation in degrees (positive up).
+    """
+    pano = np.asarray(panorama)
+    ph, pw = pano.shape[:2]
+    if pano.ndim != 3 or abs(pw - 2 * ph) > 1:
+        raise GeovecError(f"a panorama must be equirectangular (2:1), got {pw}x{ph}")
+    if not 0 < fov_deg < 180:
+        raise GeovecError(f"field of view must be in (0, 180) degrees, got {fov_deg}")
+    width, height = size
+    f = (width / 2) / np.tan(np.radians(fov_deg) / 2)
+    u = np.arange(width) + 0.5 - width / 2
+    v = height / 2 - (np.arange(height) + 0.5)
+    u, v = np.meshgrid(u, v)
+    # camera frame: x right, y up, z forward; rotate by pitch then heading
+    x, y, z = u, v, np.full_like(u, f)
+    p = np.radians(pitch_deg)
+    y, z = y * np.cos(p) + z * np.sin(p), -y * np.sin(p) + z * np.cos(p)
+    lon = np.radians(heading_deg) + np.arctan2(x, z)
+    lat = np.arctan2(y, np.hypot(x, z))
+    col = (lon / (2 * np.pi) + 0.5) * pw - 0.5
+    row = (0.5 - lat / np.pi) * ph - 0.5
+    return _bilinear_wrap(pano, row, col)
+
+
+def _bilinear_wrap(img: np.ndarray, row: np.ndarray, col: np.ndarray) -> np.ndarray:
+    h, w = img.shape[:2]
+    r0 = np.floor(row).astype(int)
+    c0 = np.floor(col).astype(int)
+    fr = (row - r0)[..., None]
+    fc = (col - c0)[..., None]
+    r0c, r1c = np.clip(r0, 0, h - 1), np.clip(r0 + 1, 0, h - 1)
+    c0w, c1w = c0 % w, (c0 + 1) % w
+    src = img.astype(np.float32)
+    top = src[r0c, c0w] * (1 - fc) + src[r0c, c1w] * fc
+    bottom = src[r1c, c0w] * (1 - fc) + src[r1c, c1w] * fc
+    return np.clip(top * (1 - fr) + bottom * fr + 0.5, 0, 255).astype(np.uint8)
+
+
+def write_cutouts(
+    panoramas: list[Path],
+    out: Path,
+    headings: tuple[float, ...] = SIDE_HEADINGS,
+    size: tuple[int, int] = CUTOUT_SIZE,
+    fov_deg: float = CUTOUT_FOV,
+) -> list[Path]:
+    """Cut every panorama at every heading; files named <stem>_h<heading>.jpg in ``out``."""
+    from PIL import Image
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path in panoramas:
+        pano = load_rgb(path)
+        for heading in headings:
+            target = out / f"{path.stem}_h{heading:+04.0f}.jpg"
+            Image.fromarray(cutout(pano, heading, size, fov_deg)).save(target, quality=92)
+            written.append(target)
+    return written
