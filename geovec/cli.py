@@ -6,6 +6,7 @@ stderr and the command exits with status 1, never with a traceback.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import sys
@@ -192,7 +193,7 @@ def synth_command(
     directory: Annotated[Path, typer.Argument(help="Folder to write the world into.")],
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same world.")] = 0,
     ground: Annotated[int, typer.Option(help="Ground locations per region.")] = 150,
-    extent_km: Annotated[float, typer.Option(help="Side of each square region, km.")] = 6.0,
+    extent_km: Annotated[float, typer.Option(help="Side of each square region, km.")] = 8.0,
 ) -> None:
     """Write the synthetic two-region world: land cover, tiles, photos, manifests."""
     from geovec.synth.build import synth
@@ -257,28 +258,222 @@ def cutouts_command(
     typer.echo(f"wrote {len(written)} views to {out}")
 
 
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+FeatureOption = Annotated[str, typer.Option(help="Feature column to use, e.g. places_fc8, gist.")]
+NeighborsOption = Annotated[int, typer.Option(help="Nearest training ground images (K).")]
+
+
+def open_existing(db: Path):
+    import geovec
+
+    return geovec.open(db, create=False)
+
+
+@command(app, "isolate")
+def isolate_command(
+    db: Annotated[Path, typer.Argument(help="Database directory.")],
+    radius_m: Annotated[float, typer.Option(help="Isolation radius in metres.")] = 250.0,
+    as_json: JsonOption = False,
+) -> None:
+    """Mark ground images with no other ground image within R metres (the test set)."""
+    from geovec.isolation import isolate
+
+    result = isolate(open_existing(db), radius_m)
+    if as_json:
+        print_json(result.as_dict())
+        return
+    typer.echo(
+        f"isolated {result.isolated} of {result.total} ground images (radius {radius_m:g} m)"
+    )
+    for region, counts in result.regions.items():
+        typer.echo(f"  {region}: {counts['isolated']} of {counts['total']}")
+
+
+@command(app, "evaluate")
+def evaluate_command(
+    db: Annotated[Path, typer.Argument(help="Database directory.")],
+    feature: Annotated[
+        str, typer.Option(help="Feature(s), comma-separated, e.g. places_fc8,gist.")
+    ] = "places_fc8",
+    neighbors: NeighborsOption = 30,
+    out: Annotated[Path | None, typer.Option(help="Folder for results JSON and curve PNG.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Cross-view localisation of every isolated image: ranks, curve, top-1 %, recall."""
+    from geovec.crossview import evaluate
+    from geovec.plots import localisation_curves
+
+    store = open_existing(db)
+    results = [evaluate(store, f.strip(), neighbors) for f in feature.split(",") if f.strip()]
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+        for r in results:
+            (out / f"evaluate_{r.feature}.json").write_text(json.dumps(r.as_dict(), indent=1))
+        localisation_curves({r.feature: r.curve for r in results}, out / "curve.png")
+    if as_json:
+        print_json(results[0].as_dict() if len(results) == 1 else [r.as_dict() for r in results])
+        return
+    for r in results:
+        typer.echo(
+            f"{r.feature}: {r.queries} queries, {r.candidates} candidates, top-1% "
+            f"{r.top_1_percent:.3f}, R@1 {r.recall['1']:.3f}, R@5 {r.recall['5']:.3f}, "
+            f"R@10 {r.recall['10']:.3f}"
+        )
+    if out:
+        typer.echo(f"wrote {out / 'curve.png'}")
+
+
+@command(app, "localize")
+def localize_command(
+    db: Annotated[Path, typer.Argument(help="Database directory.")],
+    ground_image: Annotated[Path | None, typer.Argument(help="Ground image file.")] = None,
+    id: Annotated[str | None, typer.Option(help="A stored ground image instead of a file.")] = None,
+    feature: FeatureOption = "places_fc8",
+    neighbors: NeighborsOption = 30,
+    region: Annotated[str | None, typer.Option(help="Region whose tiles to score.")] = None,
+    heatmap: Annotated[Path | None, typer.Option(help="Write the tile-score heatmap PNG.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Rank the map tiles for one ground image; best tiles with lon/lat, and a heatmap."""
+    from geovec.errors import GeovecError
+    from geovec.localize import localize, write_heatmap
+
+    if (ground_image is None) == (id is None):
+        raise GeovecError("give a GROUND_IMAGE file or --id of a stored image (one of them)")
+    result = localize(
+        open_existing(db),
+        ground_image,
+        ident=id,
+        feature=feature,
+        neighbors=neighbors,
+        region=region,
+    )
+    if heatmap:
+        write_heatmap(result, heatmap)
+    if as_json:
+        print_json(result.as_dict())
+        return
+    for i, tile in enumerate(result.best[:5], 1):
+        typer.echo(
+            f"{i}. {tile['id']}  lon {tile['lon']:.5f}  lat {tile['lat']:.5f}  "
+            f"distance {tile['distance']:.4f}"
+        )
+    if result.true_rank is not None:
+        typer.echo(f"true tile {result.true_tile}: rank {result.true_rank} of {result.candidates}")
+    if heatmap:
+        typer.echo(f"wrote {heatmap}")
+
+
+@command(app, "search")
+def search_command(
+    db: Annotated[Path, typer.Argument(help="Database directory.")],
+    aerial_image: Annotated[Path, typer.Argument(help="Aerial image to search with.")],
+    feature: FeatureOption = "places_fc8",
+    k: Annotated[int, typer.Option(help="Number of nearest aerial images.")] = 8,
+    bbox: Annotated[str | None, typer.Option(help="Only within W,S,E,N (decimal degrees).")] = None,
+    near: Annotated[
+        str | None, typer.Option(help="Only within LON,LAT,RADIUS_M of a point.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the montage PNG here.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Aerial image-based search: nearest aerial images and their ground photos."""
+    from geovec.errors import GeovecError
+    from geovec.grid import parse_bbox
+    from geovec.search import search, write_montage
+
+    box = parse_bbox(bbox) if bbox else None
+    point = None
+    if near:
+        try:
+            point = tuple(float(v) for v in near.split(","))
+            assert len(point) == 3
+        except (ValueError, AssertionError):
+            raise GeovecError("--near is LON,LAT,RADIUS_M, e.g. -79.94,32.78,2000") from None
+    hits = search(open_existing(db), aerial_image, feature, k, box, point)
+    if out:
+        write_montage(aerial_image, hits, out)
+    if as_json:
+        print_json(
+            {
+                "query": str(aerial_image),
+                "feature": feature,
+                "results": [dataclasses.asdict(h) for h in hits],
+            }
+        )
+        return
+    for h in hits:
+        typer.echo(
+            f"{h.id}  distance {h.distance:.4f}  lon {h.lon:.5f}  lat {h.lat:.5f}  "
+            f"ground {h.ground_path}"
+        )
+    if out:
+        typer.echo(f"wrote {out}")
+
+
+@command(app, "classify")
+def classify_command(
+    db: Annotated[Path, typer.Argument(help="Database directory.")],
+    feature: Annotated[
+        str | None, typer.Option(help="Features, comma-separated (default: all stored).")
+    ] = None,
+    train_per_region: Annotated[int, typer.Option(help="Training images per region.")] = 10_000,
+    out: Annotated[Path | None, typer.Option(help="Folder for montages and JSON.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Region classification with an RBF SVM per feature (paper Table 1), with montages."""
+    from geovec.region import classify, write_montages
+
+    store = open_existing(db)
+    features = [f.strip() for f in feature.split(",")] if feature else None
+    result = classify(store, features, train_per_region)
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "classify.json").write_text(json.dumps(result.as_dict(), indent=1))
+        write_montages(store, result, out)
+    if as_json:
+        print_json(result.as_dict())
+        return
+    typer.echo(result.table())
+
+
+@command(app, "landcover")
+def landcover_command(
+    db: Annotated[Path, typer.Argument(help="Database directory.")],
+    out: Annotated[Path, typer.Option(help="PNG to write.")],
+    region: Annotated[str | None, typer.Option(help="Region (needed when several).")] = None,
+    feature: FeatureOption = "places_fc8",
+    truth: Annotated[
+        Path | None, typer.Option(help="CSV with id,landcover (synth's truth.csv).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """PCA of a feature over the map tiles as RGB, natural-neighbour filled (Figure 7)."""
+    from geovec.landcover import landcover, write_landcover
+
+    result = landcover(open_existing(db), region, feature, truth=truth)
+    write_landcover(result, out)
+    if as_json:
+        print_json({**result.as_dict(), "out": str(out)})
+        return
+    explained = sum(result.explained_variance)
+    line = f"{result.region}: {result.tiles} tiles, variance explained {explained:.2f}"
+    if result.class_accuracy is not None:
+        line += f", class accuracy {result.class_accuracy:.2f} (chance {result.chance:.2f})"
+    typer.echo(line)
+    typer.echo(f"wrote {out}")
+
+
 @command(app, "demo")
 def demo(
-    directory: Annotated[Path, typer.Argument(help="Folder for the demo's outputs.")] = Path(
-        "demo"
-    ),
+    directory: Annotated[
+        Path, typer.Argument(help="Folder for the world, database and report.")
+    ] = Path("demo"),
+    ground: Annotated[int, typer.Option(help="Ground locations per region.")] = 150,
+    extent_km: Annotated[float, typer.Option(help="Side of each square region, km.")] = 8.0,
 ) -> None:
-    """Run the end-to-end path that exists so far and say what it did."""
-    import numpy as np
+    """Synthesise a world, ingest it, run every analysis, write DIR/report.html."""
+    from geovec.demo import run_demo
 
-    from geovec.extract import FeatureExtractor
-    from geovec.weights import available_networks, network
-
-    directory.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)
-    images = [rng.integers(0, 256, (240, 320, 3), dtype=np.uint8) for _ in range(4)]
-    features = ["gist"] + [f"{network(n).feature_prefix}_fc7" for n in available_networks()]
-    out = FeatureExtractor(features, batch_size=4).extract(images)
-    np.savez(directory / "features.npz", **out)
-    for name, value in out.items():
-        typer.echo(f"{name}: {value.shape[0]} images x {value.shape[1]} values")
-    if len(features) == 1:
-        typer.echo(
-            "CNN features skipped: no converted weights (geovec weights convert FILE --net NET)"
-        )
-    typer.echo(f"wrote {directory / 'features.npz'}")
+    result = run_demo(directory, say=typer.echo, ground=ground, extent_km=extent_km)
+    typer.echo(f"report: {result.report.resolve()}")

@@ -22,9 +22,14 @@ TILE_M = 480.0
 """Default tile side in metres (the paper's 256x256 px aerial tiles)."""
 
 
+def local_proj(lon: float, lat: float) -> str:
+    """PROJ string of an azimuthal equidistant CRS (metres) centred on lon, lat."""
+    return f"+proj=aeqd +lat_0={lat} +lon_0={lon} +datum=WGS84 +units=m +no_defs"
+
+
 def local_crs(lon: float, lat: float) -> CRS:
     """An azimuthal equidistant CRS (metres) centred on lon, lat."""
-    return CRS.from_proj4(f"+proj=aeqd +lat_0={lat} +lon_0={lon} +datum=WGS84 +units=m")
+    return CRS.from_proj4(local_proj(lon, lat))
 
 
 @dataclasses.dataclass

@@ -26,13 +26,13 @@ from geovec.grid import reference_grid
 from geovec.ortho import write_world_file
 from geovec.synth.aerial import TILE_M, render_aerial
 from geovec.synth.ground import render_indoor, render_panorama, render_photo
-from geovec.synth.regions import CLASS_COLOURS, CLASSES, REGIONS, WATER
+from geovec.synth.regions import CLASS_COLOURS, CLASSES, REGIONS, SUBURBAN, WATER
 from geovec.synth.world import CELL_M, World, generate_world
 
 PHOTO_SIZES = ((240, 320), (320, 240), (300, 400), (360, 480))
 INDOOR_SHARE = 0.08
 PANORAMA_SHARE = 0.4
-ISOLATED_SHARE = 0.08
+SCATTERED_SHARE = 0.15
 MANIFEST_FIELDS = [
     "id",
     "path",
@@ -76,39 +76,35 @@ class Job:
 def sample_locations(
     world: World, n: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Metric (x, y) of ``n`` ground locations: clustered along roads and in towns, a few
-    isolated ones in the countryside; never on water. Returns (xy, road heading degrees)."""
+    """Metric (x, y) of ``n`` ground locations, like geotagged photos: clustered in towns,
+    along country roads and around rural spots, plus scattered ones that the isolation
+    filter will mostly keep as the test set; never on water. Returns (xy, headings)."""
     land = world.cover != WATER
-    road_cells = world.cell_centres(world.roads & land)
-    town_cells = world.cell_centres((world.cover >= 4) & land)
-    rural_cells = world.cell_centres(land & ~world.roads & (world.cover < 4))
-    n_iso = max(1, int(round(n * ISOLATED_SHARE)))
-    n_road = int((n - n_iso) * 0.6)
-    n_town = n - n_iso - n_road
+    town = world.cell_centres((world.cover >= SUBURBAN) & land)
+    country_roads = world.cell_centres(world.roads & land & (world.cover < SUBURBAN))
+    rural = world.cell_centres(land & (world.cover < SUBURBAN))
+    anywhere = world.cell_centres(land)
+    n_scattered = max(1, int(round(n * SCATTERED_SHARE)))
+    rest = n - n_scattered
+    groups = [
+        (town, int(rest * 0.4), 25.0),
+        (country_roads, int(rest * 0.3), 8.0),
+        (rural, rest - int(rest * 0.4) - int(rest * 0.3), 40.0),
+    ]
     picks = []
-    for cells, count, jitter in (
-        (road_cells, n_road, 6),
-        (town_cells, n_town, 20),
-        (rural_cells, n_iso, 5),
-    ):
-        if len(cells) == 0:
-            cells = world.cell_centres(land)
-        idx = rng.integers(0, len(cells), count)
-        picks.append(cells[idx] + rng.normal(0, jitter, (count, 2)))
+    for cells, count, jitter in groups:
+        cells = cells if len(cells) else anywhere
+        spots = cells[rng.integers(0, len(cells), max(1, count // 3))]  # cluster centres
+        around = spots[rng.integers(0, len(spots), count)]
+        picks.append(around + rng.normal(0, jitter, (count, 2)))
+    picks.append(
+        anywhere[rng.integers(0, len(anywhere), n_scattered)] + rng.normal(0, 5, (n_scattered, 2))
+    )
     xy = np.concatenate(picks)
-    # clusters: many pictures are taken close to another one
-    follow = rng.random(len(xy)) < 0.35
-    follow[-n_iso:] = False
-    leaders = rng.integers(0, max(1, len(xy) - n_iso), len(xy))
-    xy[follow] = xy[leaders[follow]] + rng.normal(0, 25, (follow.sum(), 2))
     half = world.extent_m / 2 - 300
     xy = np.clip(xy, -half, half)
-    on_water = world.cover_at(xy[:, 0], xy[:, 1]) == WATER
-    xy[on_water] = (
-        road_cells[rng.integers(0, len(road_cells), on_water.sum())]
-        if len(road_cells)
-        else xy[on_water]
-    )
+    wet = world.cover_at(xy[:, 0], xy[:, 1]) == WATER
+    xy[wet] = anywhere[rng.integers(0, len(anywhere), wet.sum())]
     headings = rng.uniform(0, 360, len(xy))
     return xy, headings
 
@@ -158,7 +154,7 @@ def synth(
     *,
     seed: int = 0,
     ground: int = 150,
-    extent_km: float = 6.0,
+    extent_km: float = 8.0,
     workers: int | None = None,
     progress: bool = False,
 ) -> SynthSummary:
@@ -178,7 +174,7 @@ def synth(
     if not 1.0 <= extent_km <= 50.0:
         raise GeovecError("--extent-km must be between 1 and 50 km")
     out = Path(directory)
-    settings = {"seed": seed, "ground": ground, "extent_km": extent_km, "version": 1}
+    settings = {"seed": seed, "ground": ground, "extent_km": extent_km, "version": 2}
     done_marker = out / "synth.json"
     if done_marker.exists() and json.loads(done_marker.read_text()).get("settings") == settings:
         info = json.loads(done_marker.read_text())

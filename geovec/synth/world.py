@@ -14,6 +14,7 @@ import numpy as np
 from pyproj import CRS, Transformer
 from scipy import ndimage
 
+from geovec.grid import local_crs
 from geovec.synth.regions import FIELD, FOREST, SUBURBAN, URBAN, WATER, WETLAND, RegionStyle
 
 CELL_M = 10.0
@@ -54,9 +55,7 @@ class World:
     @property
     def crs(self) -> CRS:
         """The region's metric CRS (azimuthal equidistant on its centre)."""
-        return CRS.from_proj4(
-            f"+proj=aeqd +lat_0={self.style.lat} +lon_0={self.style.lon} +datum=WGS84 +units=m"
-        )
+        return local_crs(self.style.lon, self.style.lat)
 
     def to_lonlat(self, x, y):
         """Metric x, y → lon, lat (decimal degrees)."""

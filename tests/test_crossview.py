@@ -1,0 +1,147 @@
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from geovec.cli import app
+from geovec.crossview import (
+    evaluate,
+    localisation_curve,
+    neighbour_mean,
+    recall_at,
+    tile_ranks,
+    top_one_percent,
+)
+from geovec.errors import GeovecError
+from tests.stores import store_from_arrays
+
+TILES = np.array([[0, 0], [1, 0], [2, 0], [3, 0]], np.float32)
+
+
+def test_ranks_by_hand():
+    predicted = np.array([[1, 0], [3, 0], [2, 0], [2, 0]], np.float32)
+    true = np.array([1, 2, 0, 1])
+    # [1,0] -> T1 exact: rank 0; [3,0] -> T3 closer than T2: 1; [2,0] -> T1,T2,T3 closer than T0: 3;
+    # [2,0] with truth T1: T2 strictly closer, T3 ties with T1 and does not count: 1
+    assert tile_ranks(predicted, TILES, true, chunk=3).tolist() == [0, 1, 3, 1]
+
+
+def test_neighbour_mean_by_hand():
+    ground = np.array([[10, 0], [20, 0], [30, 0]], np.float32)
+    aerial = np.array([[1, 0], [3, 0], [5, 0]], np.float32)
+    queries = np.array([[11, 0], [19, 0], [24, 0]], np.float32)
+    np.testing.assert_allclose(
+        neighbour_mean(queries, ground, aerial, 1, chunk=2), [[1, 0], [3, 0], [3, 0]]
+    )
+    np.testing.assert_allclose(
+        neighbour_mean(queries, ground, aerial, 2, chunk=2), [[2, 0], [2, 0], [4, 0]]
+    )
+
+
+def test_chunking_does_not_change_ranks():
+    rng = np.random.default_rng(0)
+    pred, tiles = rng.normal(size=(37, 5)), rng.normal(size=(101, 5))
+    true = rng.integers(0, 101, 37)
+    full = (
+        (((pred[:, None] - tiles[None]) ** 2).sum(-1))
+        < (((pred - tiles[true]) ** 2).sum(-1))[:, None]
+    ).sum(1)
+    assert tile_ranks(pred, tiles, true, chunk=8).tolist() == full.tolist()
+
+
+def test_curve_top1_and_recall():
+    ranks = np.array([0, 0, 3, 50, 99])
+    curve = localisation_curve(ranks, 100)
+    values = [v for _, v in curve]
+    assert values == sorted(values) and values[-1] == 1.0 and curve[0] == [0.0, 0.0]
+    assert dict(map(tuple, curve))[1.0] == pytest.approx(0.4)  # ranks 0, 0 within the top 1 %
+    assert top_one_percent(ranks, 100) == pytest.approx(0.4)
+    assert top_one_percent(np.array([0, 1, 3, 4, 9]), 400) == pytest.approx(0.6)  # rank < 4
+    assert recall_at(ranks) == {"1": 0.4, "5": 0.6, "10": 0.6}
+
+
+def known_store(tmp_path):
+    """Four tiles along the equator, three training pairs, two isolated queries."""
+    lon = [0.0, 0.01, 0.02, 0.03]
+    tiles = [
+        ({"id": f"t{i}", "region": "r", "lon": lo, "lat": 0.0, "size_m": 480.0}, TILES[i])
+        for i, lo in enumerate(lon)
+    ]
+    train = [(f"a{i}", x, y) for i, (x, y) in enumerate([(10, 1), (20, 3), (30, 5)])]
+    ground = [
+        ({"id": i, "region": "r", "lon": 0.5, "lat": 0.5, "isolated": False}, [x, 0])
+        for i, x, _ in train
+    ]
+    overhead = [({"id": i, "region": "r", "lon": 0.5, "lat": 0.5}, [y, 0]) for i, _, y in train]
+    ground.append(
+        ({"id": "q1", "region": "r", "lon": 0.0101, "lat": 0.0005, "isolated": True}, [11, 0])
+    )
+    ground.append(
+        ({"id": "q2", "region": "r", "lon": 0.0199, "lat": -0.0005, "isolated": True}, [19, 0])
+    )
+    ground.append(({"id": "far", "region": "r", "lon": 0.5, "lat": 0.5, "isolated": True}, [19, 0]))
+    return store_from_arrays(tmp_path / "db", ground, overhead, tiles)
+
+
+def test_evaluate_known_answer(tmp_path):
+    store = known_store(tmp_path)
+    result = evaluate(store, "gist", neighbors=1)
+    assert result.queries == 2 and result.candidates == 4 and result.skipped == 1
+    assert result.recall["1"] == 0.5 and result.recall["5"] == 1.0  # ranks 0 and 1
+    assert result.top_1_percent == 0.5
+
+
+def test_cli_evaluate_json_and_curve(tmp_path):
+    known_store(tmp_path)
+    out = tmp_path / "eval"
+    result = CliRunner().invoke(
+        app,
+        [
+            "evaluate",
+            str(tmp_path / "db"),
+            "--feature",
+            "gist",
+            "--neighbors",
+            "1",
+            "--out",
+            str(out),
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert {
+        "feature",
+        "neighbors",
+        "queries",
+        "candidates",
+        "top_1_percent",
+        "recall",
+        "curve",
+    } <= set(data)
+    assert data["curve"][-1] == [100.0, 1.0]
+    assert (out / "curve.png").stat().st_size > 1000
+
+
+def test_missing_feature_and_test_set(tmp_path):
+    store = known_store(tmp_path)
+    with pytest.raises(GeovecError, match="places_fc8"):
+        evaluate(store, "places_fc8")
+    result = CliRunner().invoke(
+        app,
+        [
+            "localize",
+            str(tmp_path / "db"),
+            "--id",
+            "q1",
+            "--feature",
+            "gist",
+            "--neighbors",
+            "1",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["best"][0]["id"] == "t1" and data["true_rank"] == 0
