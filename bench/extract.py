@@ -91,6 +91,7 @@ def main() -> None:
 
     diff = np.abs(ours - theirs).max() / np.abs(theirs).max()
     print(f"device: {jax.devices()[0].platform}, batch {args.batch}, threads {args.threads}")
+
     def line(label, ips):
         gflops = ips * GFLOP_PER_IMAGE
         share = gflops / sgemm

@@ -41,7 +41,9 @@ def _pad_rows(x: np.ndarray, rows: int) -> np.ndarray:
 
 
 def _squared_distances(q: jax.Array, c: jax.Array, c_sq: jax.Array) -> jax.Array:
-    return jnp.sum(q * q, axis=1, keepdims=True) - 2.0 * q @ c.T + c_sq[None, :]
+    """|c|^2 - 2 q.c: the squared distance less |q|^2, which is the same for every candidate
+    of a query (so orderings and ranks are those of the true distances, with less rounding)."""
+    return c_sq[None, :] - 2.0 * q @ c.T
 
 
 @functools.partial(jax.jit, static_argnames="k")
@@ -100,7 +102,8 @@ def tile_ranks(
         )
         ranks[start : start + len(block)] = np.asarray(r)[: len(block)]
         if keep_scores:
-            scores.append(np.sqrt(np.maximum(np.asarray(d)[: len(block)], 0)))
+            q_sq = np.sum(np.asarray(block, np.float64) ** 2, axis=1, keepdims=True)
+            scores.append(np.sqrt(np.maximum(np.asarray(d)[: len(block)] + q_sq, 0)))
     return (ranks, np.concatenate(scores)) if keep_scores else ranks
 
 
