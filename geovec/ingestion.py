@@ -148,6 +148,20 @@ def stream_features(
     return done, failed
 
 
+def _stream_into(store, label, extractor, records, write, workers, chunk_rows, progress):
+    """stream_features with failures recorded in ``store`` and a progress bar ``label``."""
+    with ProgressReporter(label, len(records), enabled=progress) as bar:
+        return stream_features(
+            extractor,
+            records,
+            write,
+            lambda fs: store.record_failures([f.row() for f in fs]),
+            workers=workers,
+            chunk_rows=chunk_rows,
+            progress=bar,
+        )
+
+
 def _rows(view: str, records: Sequence[Record], features: dict) -> pa.Table:
     columns: dict[str, object] = {
         "id": [r.id for r in records],
@@ -234,16 +248,9 @@ def ingest(
                 feats = {s.name: values[s.name][picked] for s in wanted}
                 store.append(v, _rows(v, [chunk[i] for i in picked], feats))
 
-    with ProgressReporter("ingest", len(todo), enabled=progress) as bar:
-        done, failed = stream_features(
-            extractor,
-            todo,
-            write,
-            lambda fs: store.record_failures([f.row() for f in fs]),
-            workers=workers,
-            chunk_rows=chunk_rows,
-            progress=bar,
-        )
+    done, failed = _stream_into(
+        store, "ingest", extractor, todo, write, workers, chunk_rows, progress
+    )
     return IngestSummary(
         ingested=done - dropped,
         skipped=len(records) - len(todo),
@@ -291,16 +298,9 @@ def extract_missing(
             arrays += [vectors_to_arrow(values[name]) for name in extractor.features]
             store.update_columns(v, pa.Table.from_arrays(arrays, names=["id", *extractor.features]))
 
-        with ProgressReporter(f"extract {v}", len(records), enabled=progress) as bar:
-            done, bad = stream_features(
-                extractor,
-                records,
-                write,
-                lambda fs: store.record_failures([f.row() for f in fs]),
-                workers=workers,
-                chunk_rows=chunk_rows,
-                progress=bar,
-            )
+        done, bad = _stream_into(
+            store, f"extract {v}", extractor, records, write, workers, chunk_rows, progress
+        )
         total += done
         failed += bad
     return IngestSummary(total, skipped, failed, extractor.features, time.perf_counter() - started)
