@@ -149,7 +149,12 @@ class Store:
 
     def ensure_features(self, view: str, fields: list[pa.Field]) -> None:
         """Add feature columns that ``view`` lacks (all null until filled)."""
-        table = self.table(view, create=True)
+        if not self.has(view):  # one commit: readers never see the table without them
+            schema = pa.schema([*BASE_SCHEMAS[view], *fields])
+            self.db.create_table(
+                view, schema=schema.with_metadata({"geovec_version": __version__}), exist_ok=True
+            )
+        table = self.table(view)
         have = set(table.schema.names)
         new = [f for f in fields if f.name not in have]
         if new:
