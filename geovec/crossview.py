@@ -30,7 +30,7 @@ from geovec.store import Store
 
 DEFAULT_FEATURE = "places_fc8"
 DEFAULT_NEIGHBORS = 30
-CHUNK = 128
+CHUNK = 256
 RECALL_AT = (1, 5, 10)
 
 
@@ -46,17 +46,39 @@ def _squared_distances(q: jax.Array, c: jax.Array, c_sq: jax.Array) -> jax.Array
     return c_sq[None, :] - 2.0 * q @ c.T
 
 
+BLOCK = 128
+
+
 @functools.partial(jax.jit, static_argnames="k")
 def _knn_chunk(q, ground, ground_sq, k):
-    neg, idx = jax.lax.top_k(-_squared_distances(q, ground, ground_sq), k)
-    return idx
+    """Indices of the k nearest ground rows for each query row, exactly.
+
+    The candidates are cut into blocks of BLOCK; the k nearest all lie in the k blocks
+    with the smallest minima (a block outside them has k smaller minima in front of its
+    own), so top_k runs over k * BLOCK values instead of all of them.
+    """
+    d = _squared_distances(q, ground, ground_sq)
+    blocks = d.shape[1] // BLOCK  # the caller pads ground to whole blocks (|g|^2 = inf)
+    if blocks <= k:
+        return jax.lax.top_k(-d, k)[1]
+    d = d.reshape(d.shape[0], blocks, BLOCK)
+    _, best_blocks = jax.lax.top_k(-d.min(axis=2), k)
+    candidates = jnp.take_along_axis(d, best_blocks[:, :, None], axis=1).reshape(d.shape[0], -1)
+    _, pos = jax.lax.top_k(-candidates, k)
+    block_of, offset = pos // BLOCK, pos % BLOCK
+    return jnp.take_along_axis(best_blocks, block_of, axis=1) * BLOCK + offset
 
 
 @jax.jit
 def _rank_chunk(p, tiles, tiles_sq, true_idx):
     d = _squared_distances(p, tiles, tiles_sq)
     true_d = jnp.take_along_axis(d, true_idx[:, None], axis=1)
-    return jnp.sum(d < true_d, axis=1), d
+    return jnp.sum(d < true_d, axis=1)
+
+
+@jax.jit
+def _scores_chunk(p, tiles, tiles_sq):
+    return _squared_distances(p, tiles, tiles_sq)
 
 
 def neighbour_mean(
@@ -66,8 +88,10 @@ def neighbour_mean(
     k = min(k, len(ground))
     if k < 1:
         raise GeovecError("no training ground images with paired aerial images")
-    g = jnp.asarray(ground, jnp.float32)
-    g_sq = jnp.sum(g * g, axis=1)
+    n = len(ground)
+    padded = -(-n // BLOCK) * BLOCK
+    g = jnp.asarray(_pad_rows(np.asarray(ground, np.float32), padded))
+    g_sq = jnp.sum(g * g, axis=1).at[n:].set(jnp.inf)  # padding rows are never near
     a = jnp.asarray(aerial, jnp.float32)
     out = np.empty((len(queries), aerial.shape[1]), np.float32)
     for start in range(0, len(queries), chunk):
@@ -97,11 +121,11 @@ def tile_ranks(
         block = predicted[start : start + chunk]
         truth = np.zeros(chunk, np.int32)
         truth[: len(block)] = true_idx[start : start + chunk]
-        r, d = _rank_chunk(
-            jnp.asarray(_pad_rows(block, chunk), jnp.float32), t, t_sq, jnp.asarray(truth)
-        )
+        padded = jnp.asarray(_pad_rows(block, chunk), jnp.float32)
+        r = _rank_chunk(padded, t, t_sq, jnp.asarray(truth))
         ranks[start : start + len(block)] = np.asarray(r)[: len(block)]
         if keep_scores:
+            d = _scores_chunk(padded, t, t_sq)
             q_sq = np.sum(np.asarray(block, np.float64) ** 2, axis=1, keepdims=True)
             scores.append(np.sqrt(np.maximum(np.asarray(d)[: len(block)] + q_sq, 0)))
     return (ranks, np.concatenate(scores)) if keep_scores else ranks

@@ -145,3 +145,16 @@ def test_missing_feature_and_test_set(tmp_path):
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["best"][0]["id"] == "t1" and data["true_rank"] == 0
+
+
+@pytest.mark.parametrize("n", [20, 200, 3001])
+def test_blocked_knn_is_exact(n):
+    rng = np.random.default_rng(n)
+    ground, aerial = rng.random((n, 6), np.float32), rng.random((n, 3), np.float32)
+    queries = rng.random((9, 6), np.float32)
+    k = min(30, n)
+    d = ((queries[:, None] - ground[None]) ** 2).sum(-1)
+    expected = aerial[np.argsort(d, axis=1)[:, :k]].mean(axis=1)
+    np.testing.assert_allclose(
+        neighbour_mean(queries, ground, aerial, 30, chunk=4), expected, rtol=1e-5
+    )
