@@ -114,7 +114,18 @@ def main() -> None:
             print(f"{name}: failed ({(out.stderr.strip().splitlines() or [out.returncode])[-1]})")
             continue
         results[name] = json.loads(out.stdout.strip().splitlines()[-1])
+    import numpy as np
+
+    m = np.random.default_rng(1).random((2048, 2048), np.float32)
+    m @ m
+    t0 = time.perf_counter()
+    for _ in range(5):
+        m @ m
+    sgemm = 5 * 2 * 2048**3 / (time.perf_counter() - t0) / 1e9
+    flops = 2 * 205 * args.queries * (args.ground + args.tiles) / 1e9
     print(f"{args.queries} queries, {args.ground} ground, {args.tiles} tiles, 205-d, K=30")
+    print(f"matmul work {flops:.0f} GFLOP; numpy sgemm here {sgemm:.0f} GFLOP/s: "
+          f"floor {flops / sgemm:.1f} s")
     for name, r in results.items():
         if r:
             note = " (kNN only, per-query, scaled)" if name == "lancedb" else ""
