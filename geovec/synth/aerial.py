@@ -32,24 +32,24 @@ def _hash(ix: np.ndarray, iy: np.ndarray) -> np.ndarray:
 
 
 def _colour(base, shade):
-    return np.clip(np.asarray(base, np.float32)[None, None] * shade[..., None], 0, 255)
+    return np.clip(np.asarray(base, np.float32) * np.asarray(shade)[..., None], 0, 255)
 
 
-def render_aerial(
-    world: World, cx: float, cy: float, size_m: float = TILE_M, px: int = TILE_PX
-) -> np.ndarray:
-    """An aerial image (px, px, 3) uint8 centred on metric (cx, cy), north up."""
+def surface_colour(world: World, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The colour of the ground surface seen from above at metric points: (..., 3) float32.
+
+    The aerial renderer paints it; the ground renderer uses it for the ground plane, so both
+    views of a place show the same fields, water, lots and streets.
+    """
     style = world.style
-    step = size_m / px
-    offs = (np.arange(px) + 0.5) * step - size_m / 2
-    x, y = np.meshgrid(cx + offs, cy - offs)
+    x, y = np.broadcast_arrays(np.asarray(x, np.float64), np.asarray(y, np.float64))
     # wobble class borders so the 10 m cells do not show
     wx = x + 8 * (value_noise(x, y, 25, 1) - 0.5)
     wy = y + 8 * (value_noise(x, y, 25, 2) - 0.5)
     cover = world.cover_at(wx, wy)
     fine = value_noise(x, y, 3.0, 3)
     mid = value_noise(x, y, 12.0, 4)
-    img = np.zeros((px, px, 3), np.float32)
+    img = np.zeros(x.shape + (3,), np.float32)
 
     def paint(cls, colours):
         mask = cover == cls
@@ -86,8 +86,18 @@ def render_aerial(
     road_mask = world.roads[world.cell(x, y)]
     road_core = road_mask & (np.abs(((x + y) % CELL_M) - CELL_M / 2) < CELL_M)
     img[road_core] = _colour((95, 95, 95), 0.95 + 0.1 * fine)[road_core]
+    return img
 
-    if style.relief_m > 20:  # hill shading
+
+def render_aerial(
+    world: World, cx: float, cy: float, size_m: float = TILE_M, px: int = TILE_PX
+) -> np.ndarray:
+    """An aerial image (px, px, 3) uint8 centred on metric (cx, cy), north up."""
+    step = size_m / px
+    offs = (np.arange(px) + 0.5) * step - size_m / 2
+    x, y = np.meshgrid(cx + offs, cy - offs)
+    img = surface_colour(world, x, y)
+    if world.style.relief_m > 20:  # hill shading
         elev = world.elevation_at(x, y)
         gy, gx = np.gradient(elev, step)
         shade = np.clip(1 - 0.9 * (gx * 0.7 - gy * 0.7), 0.6, 1.3)

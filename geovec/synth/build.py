@@ -174,7 +174,7 @@ def synth(
     if not 1.0 <= extent_km <= 50.0:
         raise GeovecError("--extent-km must be between 1 and 50 km")
     out = Path(directory)
-    settings = {"seed": seed, "ground": ground, "extent_km": extent_km, "version": 2}
+    settings = {"seed": seed, "ground": ground, "extent_km": extent_km, "version": 3}
     done_marker = out / "synth.json"
     if done_marker.exists() and json.loads(done_marker.read_text()).get("settings") == settings:
         info = json.loads(done_marker.read_text())

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from geovec.synth.aerial import _hash, value_noise
+from geovec.synth.aerial import _hash, surface_colour, value_noise
 from geovec.synth.regions import FIELD, FOREST, SUBURBAN, URBAN, WATER, WETLAND, RegionStyle
 from geovec.synth.world import World
 
@@ -56,20 +56,7 @@ def render_view(
     dist = np.minimum(EYE_M / np.tan(down), DISTANCES_M[-1])
     gx = x + dist * np.sin(theta)[None]
     gy = y + dist * np.cos(theta)[None]
-    cover = world.cover_at(gx, gy)
-    ground_colours = np.array(
-        [
-            style.water_colour,
-            (120, 120, 80),
-            np.array(style.vegetation) * 0.8,
-            style.field_colour,
-            np.array(style.vegetation) * 1.2,
-            (115, 115, 112),
-        ],
-        np.float32,
-    )
-    texture = 0.85 + 0.3 * value_noise(gx, gy, 1.5 + dist / 20, 8)
-    ground = ground_colours[cover] * texture[..., None]
+    ground = surface_colour(world, gx, gy)
     ground = _mix(ground, sky, (1 - np.exp(-dist / visibility))[..., None])
     below = (phi < 0) & np.ones((1, cols), bool)
     img[below] = ground[below]
