@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from geovec.errors import GeovecError, QueryError
+from geovec.errors import GeovecError
 from geovec.isolation import region_frames
 from geovec.sql import connect, run_query
 from geovec.store import Store
@@ -195,7 +195,7 @@ class Evaluation:
         return dataclasses.asdict(self)
 
 
-def _lookup(ids: list[str], matrix: np.ndarray) -> dict[str, int]:
+def _positions(ids: list[str]) -> dict[str, int]:
     return {ident: i for i, ident in enumerate(ids)}
 
 
@@ -214,7 +214,7 @@ def load_region_data(store: Store, feature: str, region: str | None = None) -> l
     g_ids, g_vec = store.vectors("ground", feature)
     o_ids, o_vec = store.vectors("overhead", feature)
     m_ids, m_vec = store.vectors("map", feature)
-    g_at, o_at, m_at = _lookup(g_ids, g_vec), _lookup(o_ids, o_vec), _lookup(m_ids, m_vec)
+    g_at, o_at, m_at = _positions(g_ids), _positions(o_ids), _positions(m_ids)
     maps = store.read("map", ["id", "region", "lon", "lat"]).to_pylist()
     with connect(store) as con:
         frames = region_frames(con)
@@ -222,10 +222,7 @@ def load_region_data(store: Store, feature: str, region: str | None = None) -> l
         for reg, crs in frames:
             if region is not None and reg != region:
                 continue
-            try:
-                contain = run_query(con, "containing_tiles", region=reg, crs=crs).to_pylist()
-            except QueryError:
-                raise
+            contain = run_query(con, "containing_tiles", region=reg, crs=crs).to_pylist()
             true_tile = {r["id"]: r["tile_id"] for r in contain}
             rows = [r for r in ground if r["region"] == reg]
             tiles = [m for m in maps if m["region"] == reg and m["id"] in m_at]
@@ -272,7 +269,6 @@ def evaluate(
         raise GeovecError("--neighbors must be at least 1")
     data = load_region_data(store, feature, region)
     all_ranks, all_n, per_region = [], [], {}
-    skipped = 0
     isolated_total = sum(
         1 for r in store.read("ground", ["isolated"]).column("isolated").to_pylist() if r
     )

@@ -20,7 +20,7 @@ from geovec.crossview import (
     tile_ranks,
 )
 from geovec.errors import GeovecError
-from geovec.store import Store
+from geovec.store import Store, id_filter
 
 
 @dataclasses.dataclass
@@ -47,16 +47,15 @@ class Localization:
 
 def _query_vector(store: Store, feature: str, image: Path | None, ident: str | None):
     if ident is not None:
-        rows = store.read(
-            "ground", ["id", "region", "lon", "lat"], f"id = '{ident.replace(chr(39), '')}'"
-        )
+        store.require_feature("ground", feature)
+        rows = store.read("ground", ["id", "region", "lon", "lat", feature], id_filter([ident]))
         if rows.num_rows == 0:
             raise GeovecError(f"no ground image with id {ident!r}")
-        ids, vecs = store.vectors("ground", feature)
-        if ident not in ids:
-            raise GeovecError(f"ground image {ident!r} lacks {feature}; run geovec extract")
         row = rows.to_pylist()[0]
-        return vecs[ids.index(ident)], row["region"], (row["lon"], row["lat"]), ident
+        if row[feature] is None:
+            raise GeovecError(f"ground image {ident!r} lacks {feature}; run geovec extract")
+        vec = np.asarray(row[feature], np.float32)
+        return vec, row["region"], (row["lon"], row["lat"]), ident
     from geovec.decode import load_rgb
     from geovec.extract import FeatureExtractor
     from geovec.sources import exif_position

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from geovec.errors import GeovecError
-from geovec.store import Store
+from geovec.store import Store, id_filter
 
 EARTH_RADIUS_M = 6_371_008.8
 
@@ -72,11 +72,8 @@ def search_vector(
     rows = rows[:k]
     ground = {}
     if rows and store.has("ground"):
-        ids = ", ".join("'" + r["id"].replace("'", "''") + "'" for r in rows)
-        ground = {
-            g["id"]: g["path"]
-            for g in store.read("ground", ["id", "path"], f"id IN ({ids})").to_pylist()
-        }
+        chosen = store.read("ground", ["id", "path"], id_filter(r["id"] for r in rows))
+        ground = {g["id"]: g["path"] for g in chosen.to_pylist()}
     return [
         SearchHit(
             r["id"],

@@ -18,6 +18,7 @@ import duckdb
 
 from geovec.errors import QueryError
 from geovec.resources import data_dir
+from geovec.store import quote
 
 EXTENSION_PACKAGES = ("duckdb_extension_spatial", "duckdb_extension_lance")
 
@@ -48,21 +49,17 @@ def new_connection() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 @contextlib.contextmanager
 def connect(store, *, write: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """A DuckDB connection that sees the store's tables by name."""
     con = new_connection()
     try:
         if write:
-            con.execute(f"ATTACH {_quote(str(store.path.resolve()))} AS geo (TYPE LANCE)")
+            con.execute(f"ATTACH {quote(str(store.path.resolve()))} AS geo (TYPE LANCE)")
             con.execute("USE geo")
         else:
             for name in store.tables():
-                location = _quote(str((store.path / f"{name}.lance").resolve()))
+                location = quote(str((store.path / f"{name}.lance").resolve()))
                 geom = " REPLACE (ST_GeomFromWKB(geom) AS geom)" if name != "failures" else ""
                 con.execute(f"CREATE VIEW {name} AS SELECT *{geom} FROM {location}")
         yield con

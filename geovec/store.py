@@ -93,6 +93,16 @@ def vectors_to_arrow(values: np.ndarray) -> pa.FixedSizeListArray:
     return pa.FixedSizeListArray.from_arrays(pa.array(values.reshape(-1)), values.shape[1])
 
 
+def quote(text: str) -> str:
+    """A SQL string literal ('it''s'), for Lance filters, which take no bound parameters."""
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def id_filter(ids) -> str:
+    """A Lance filter selecting rows by id."""
+    return f"id IN ({', '.join(quote(i) for i in ids)})"
+
+
 class Store:
     """An opened geovec database (a LanceDB directory). Use :func:`geovec.open`."""
 
