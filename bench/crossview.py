@@ -124,8 +124,10 @@ def main() -> None:
     sgemm = 5 * 2 * 2048**3 / (time.perf_counter() - t0) / 1e9
     flops = 2 * 205 * args.queries * (args.ground + args.tiles) / 1e9
     print(f"{args.queries} queries, {args.ground} ground, {args.tiles} tiles, 205-d, K=30")
-    print(f"matmul work {flops:.0f} GFLOP; numpy sgemm here {sgemm:.0f} GFLOP/s: "
-          f"floor {flops / sgemm:.1f} s")
+    print(
+        f"matmul work {flops:.0f} GFLOP; numpy sgemm here {sgemm:.0f} GFLOP/s: "
+        f"floor {flops / sgemm:.1f} s"
+    )
     for name, r in results.items():
         if r:
             note = " (kNN only, per-query, scaled)" if name == "lancedb" else ""

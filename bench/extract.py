@@ -6,6 +6,9 @@ fc7, and how much of the machine's matmul peak (numpy sgemm GFLOP/s) each reache
 (CaffeNet is about 0.72 G multiply-adds = 1.45 GFLOP per image).
 
     python bench/extract.py [--batch 32] [--threads 2] [--repeats 5]
+
+XLA uses every core of the machine; give --threads the machine's core count so torch does
+too. Timing rounds alternate the two, so machine noise hits both alike.
 """
 
 from __future__ import annotations
@@ -27,10 +30,6 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    os.environ.setdefault(
-        "XLA_FLAGS",
-        f"--xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads={args.threads}",
-    )
 
     import jax
     import numpy as np
@@ -67,20 +66,24 @@ def main() -> None:
 
     xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
 
-    def timed(fn):
-        fn()
-        best = float("inf")
-        for _ in range(args.repeats):
-            t0 = time.perf_counter()
+    def interleaved(*fns):
+        """Best time of each function over rounds that alternate them (fair under noise)."""
+        for fn in fns:
             fn()
-            best = min(best, time.perf_counter() - t0)
-        return args.batch / best
+        best = [float("inf")] * len(fns)
+        for _ in range(args.repeats):
+            for i, fn in enumerate(fns):
+                t0 = time.perf_counter()
+                fn()
+                best[i] = min(best[i], time.perf_counter() - t0)
+        return [args.batch / b for b in best]
 
     with torch.inference_mode():
         ours = np.asarray(flax_fn(params, xj))
         theirs = torch_forward(xt).numpy()
-        geovec_ips = timed(lambda: flax_fn(params, xj).block_until_ready())
-        torch_ips = timed(lambda: torch_forward(xt))
+        geovec_ips, torch_ips = interleaved(
+            lambda: flax_fn(params, xj).block_until_ready(), lambda: torch_forward(xt)
+        )
 
     a = np.random.default_rng(1).standard_normal((2048, 2048)).astype(np.float32)
     a @ a
