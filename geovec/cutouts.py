@@ -66,9 +66,8 @@ def _bilinear_wrap(img: np.ndarray, row: np.ndarray, col: np.ndarray) -> np.ndar
     fc = (col - c0)[..., None]
     r0c, r1c = np.clip(r0, 0, h - 1), np.clip(r0 + 1, 0, h - 1)
     c0w, c1w = c0 % w, (c0 + 1) % w
-    src = img.astype(np.float32)
-    top = src[r0c, c0w] * (1 - fc) + src[r0c, c1w] * fc
-    bottom = src[r1c, c0w] * (1 - fc) + src[r1c, c1w] * fc
+    top = img[r0c, c0w] * (1 - fc) + img[r0c, c1w] * fc
+    bottom = img[r1c, c0w] * (1 - fc) + img[r1c, c1w] * fc
     return np.clip(top * (1 - fr) + bottom * fr + 0.5, 0, 255).astype(np.uint8)
 
 

@@ -51,15 +51,15 @@ def render_view(
         (rows, cols, 3),
     ).copy()
 
-    # ground plane: the cover where each downward ray meets the ground
+    # ground plane: the surface where each downward ray meets the ground
     down = np.clip(-phi, 1e-3, None)
     dist = np.minimum(EYE_M / np.tan(down), DISTANCES_M[-1])
     gx = x + dist * np.sin(theta)[None]
     gy = y + dist * np.cos(theta)[None]
-    ground = surface_colour(world, gx, gy)
-    ground = _mix(ground, sky, (1 - np.exp(-dist / visibility))[..., None])
     below = (phi < 0) & np.ones((1, cols), bool)
-    img[below] = ground[below]
+    ground = surface_colour(world, gx[below], gy[below])
+    haze = 1 - np.exp(-np.broadcast_to(dist, below.shape)[below] / visibility)
+    img[below] = _mix(ground, sky, haze[..., None])
 
     # objects and terrain, far to near
     heights = np.array(
