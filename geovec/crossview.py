@@ -166,6 +166,7 @@ class RegionData:
     """One region's cross-view inputs, all by the same feature."""
 
     region: str | None
+    isolated: int  # isolated ground images of the region, with or without a usable query
     query_ids: list[str]
     queries: np.ndarray
     true_idx: np.ndarray
@@ -240,6 +241,7 @@ def load_region_data(store: Store, feature: str, region: str | None = None) -> l
             out.append(
                 RegionData(
                     region=reg,
+                    isolated=sum(1 for r in rows if r["isolated"]),
                     query_ids=queries,
                     queries=g_vec[[g_at[i] for i in queries]]
                     if queries
@@ -269,9 +271,6 @@ def evaluate(
         raise GeovecError("--neighbors must be at least 1")
     data = load_region_data(store, feature, region)
     all_ranks, all_n, per_region = [], [], {}
-    isolated_total = sum(
-        1 for r in store.read("ground", ["isolated"]).column("isolated").to_pylist() if r
-    )
     for d in data:
         n = len(d.tile_ids)
         ranks = np.zeros(0, np.int64)
@@ -290,7 +289,6 @@ def evaluate(
         }
     ranks = np.concatenate(all_ranks) if all_ranks else np.zeros(0, np.int64)
     counts = np.concatenate(all_n) if all_n else np.zeros(0, np.int64)
-    skipped = isolated_total - len(ranks) if region is None else 0
     if len(ranks) == 0:
         raise GeovecError("no isolated query has a feature, a training set and a containing tile")
     return Evaluation(
@@ -302,5 +300,5 @@ def evaluate(
         recall=recall_at(ranks),
         curve=localisation_curve(ranks, counts),
         regions=per_region,
-        skipped=max(0, skipped),
+        skipped=sum(d.isolated for d in data) - len(ranks),
     )

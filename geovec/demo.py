@@ -114,7 +114,7 @@ def run_demo(
         heatmaps.append(write_heatmap(result, figures / f"heatmap_{ident}.png"))
 
     say("5/7 region classification (RBF SVM per feature) ...")
-    classes = classify(store, [f for f in features])
+    classes = classify(store, features)
     say("    " + classes.table().replace("\n", "\n    "))
     montages = write_montages(store, classes, figures)
     numbers["classify"] = classes.as_dict()
