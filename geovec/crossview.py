@@ -6,8 +6,10 @@ images, and the Euclidean distance from that mean to every ``map`` tile of the r
 The rank of the true tile (the one whose footprint contains the query) is the number of
 candidates strictly closer than it, so ties do not hurt.
 
-All of it runs as chunked, jit-compiled JAX matmuls with fixed chunk shapes; neither the
-queries x ground nor the queries x tiles matrix is ever held in full.
+All of it runs as chunked, jit-compiled JAX matmuls with fixed chunk shapes: a chunk of
+queries scans the candidates block by block, so each block's distances stay in cache and
+neither the queries x ground nor the queries x tiles matrix is ever held in full (nor
+even one chunk's row of it).
 
 >>> result = evaluate(geovec.open("geo"), "gist")          # doctest: +SKIP
 >>> result.top_1_percent, result.recall
@@ -46,34 +48,101 @@ def _squared_distances(q: jax.Array, c: jax.Array, c_sq: jax.Array) -> jax.Array
     return c_sq[None, :] - 2.0 * q @ c.T
 
 
-BLOCK = 128
+SUB_BLOCK = 128
+KNN_BLOCK = 16384
+RANK_BLOCK = 4096
+
+
+def _aligned_zeros(shape: tuple[int, ...]) -> np.ndarray:
+    """A float32 array of zeros on a 64-byte boundary, which jax on the CPU takes
+    without copying (a copy of a few hundred MB costs tenths of a second)."""
+    size = int(np.prod(shape)) * 4
+    raw = np.zeros(size + 64, np.uint8)
+    offset = -raw.ctypes.data % 64
+    return raw[offset : offset + size].view(np.float32).reshape(shape)
+
+
+@dataclasses.dataclass
+class _Blocks:
+    """Candidates cut into row blocks for a scan: ``rows`` (blocks, size, dim) and ``sq``
+    (blocks, size), their squared norms, +inf on padding so that padding is never near
+    and never closer."""
+
+    rows: jax.Array
+    sq: jax.Array
+    size: int
+
+    @classmethod
+    def of(cls, candidates: np.ndarray, size: int, at_least: int = 0) -> _Blocks:
+        n, dim = candidates.shape
+        size = max(min(size, -(-n // SUB_BLOCK) * SUB_BLOCK), -(-at_least // SUB_BLOCK) * SUB_BLOCK)
+        blocks = -(-n // size)
+        rows = _aligned_zeros((blocks * size, dim))
+        rows[:n] = candidates
+        sq = np.full(blocks * size, np.inf, np.float32)
+        sq[:n] = np.einsum("ij,ij->i", rows[:n], rows[:n])
+        return cls(
+            jax.device_put(rows.reshape(blocks, size, dim)),
+            jax.device_put(sq.reshape(blocks, size)),
+            size,
+        )
+
+
+def _block_distances(q: jax.Array, rows: jax.Array, sq: jax.Array) -> jax.Array:
+    return sq[None, :] - 2.0 * (q @ rows.T)
 
 
 @functools.partial(jax.jit, static_argnames="k")
-def _knn_chunk(q, ground, ground_sq, k):
-    """Indices of the k nearest ground rows for each query row, exactly.
+def _knn_chunk(q, rows, sq, k):
+    """Indices of the k nearest candidates for each query row, exactly.
 
-    The candidates are cut into blocks of BLOCK; the k nearest all lie in the k blocks
-    with the smallest minima (a block outside them has k smaller minima in front of its
-    own), so top_k runs over k * BLOCK values instead of all of them.
+    One scan over the candidate blocks keeps each block's distances in cache. Within a
+    block, candidates are cut into sub-blocks of SUB_BLOCK: the k nearest all lie in the k
+    sub-blocks with the smallest minima (one outside them has k smaller minima in front of
+    its own), so top_k runs over k * SUB_BLOCK values instead of all of them; the k best
+    of every block are merged at the end.
     """
-    d = _squared_distances(q, ground, ground_sq)
-    blocks = d.shape[1] // BLOCK  # the caller pads ground to whole blocks (|g|^2 = inf)
-    if blocks <= k:
-        return jax.lax.top_k(-d, k)[1]
-    d = d.reshape(d.shape[0], blocks, BLOCK)
-    _, best_blocks = jax.lax.top_k(-d.min(axis=2), k)
-    candidates = jnp.take_along_axis(d, best_blocks[:, :, None], axis=1).reshape(d.shape[0], -1)
-    _, pos = jax.lax.top_k(-candidates, k)
-    block_of, offset = pos // BLOCK, pos % BLOCK
-    return jnp.take_along_axis(best_blocks, block_of, axis=1) * BLOCK + offset
+    size = rows.shape[1]
+    subs = size // SUB_BLOCK
+
+    def block(_, inputs):
+        block_rows, s, start = inputs
+        d = _block_distances(q, block_rows, s)
+        if subs <= k:
+            value, index = jax.lax.top_k(-d, k)
+        else:
+            d = d.reshape(d.shape[0], subs, SUB_BLOCK)
+            _, best = jax.lax.top_k(-d.min(axis=2), k)
+            near = jnp.take_along_axis(d, best[:, :, None], axis=1).reshape(d.shape[0], -1)
+            value, pos = jax.lax.top_k(-near, k)
+            sub = jnp.take_along_axis(best, pos // SUB_BLOCK, axis=1)
+            index = sub * SUB_BLOCK + pos % SUB_BLOCK
+        return None, (value, index + start)
+
+    starts = jnp.arange(rows.shape[0]) * size
+    _, (values, indices) = jax.lax.scan(block, None, (rows, sq, starts))
+    values = jnp.moveaxis(values, 0, 1).reshape(q.shape[0], -1)
+    indices = jnp.moveaxis(indices, 0, 1).reshape(q.shape[0], -1)
+    _, pos = jax.lax.top_k(values, k)
+    return jnp.take_along_axis(indices, pos, axis=1)
 
 
 @jax.jit
-def _rank_chunk(p, tiles, tiles_sq, true_idx):
-    d = _squared_distances(p, tiles, tiles_sq)
-    true_d = jnp.take_along_axis(d, true_idx[:, None], axis=1)
-    return jnp.sum(d < true_d, axis=1)
+def _rank_chunk(p, rows, sq, true_rows, true_sq):
+    """Candidates strictly closer than the true one, per query row, in one scan.
+
+    ``true_rows`` holds each query's true candidate in the query's own row, in a block of
+    the same shape as the others: the same product computes the true distance as computes
+    every other, so a candidate equal to the true one ties exactly.
+    """
+    true_d = jnp.diagonal(_block_distances(p, true_rows, true_sq))[:, None]
+
+    def block(count, inputs):
+        block_rows, s = inputs
+        return count + jnp.sum(_block_distances(p, block_rows, s) < true_d, axis=1), None
+
+    count, _ = jax.lax.scan(block, jnp.zeros(p.shape[0], jnp.int32), (rows, sq))
+    return count
 
 
 @jax.jit
@@ -88,16 +157,14 @@ def neighbour_mean(
     k = min(k, len(ground))
     if k < 1:
         raise GeovecError("no training ground images with paired aerial images")
-    n = len(ground)
-    padded = -(-n // BLOCK) * BLOCK
-    g = jnp.asarray(_pad_rows(np.asarray(ground, np.float32), padded))
-    g_sq = jnp.sum(g * g, axis=1).at[n:].set(jnp.inf)  # padding rows are never near
-    a = jnp.asarray(aerial, jnp.float32)
+    blocks = _Blocks.of(np.asarray(ground, np.float32), KNN_BLOCK)
+    aerial = np.asarray(aerial, np.float32)
     out = np.empty((len(queries), aerial.shape[1]), np.float32)
     for start in range(0, len(queries), chunk):
         block = queries[start : start + chunk]
-        idx = _knn_chunk(jnp.asarray(_pad_rows(block, chunk), jnp.float32), g, g_sq, k)
-        out[start : start + len(block)] = np.asarray(jnp.mean(a[idx], axis=1))[: len(block)]
+        q = jnp.asarray(_pad_rows(np.asarray(block, np.float32), chunk))
+        idx = _knn_chunk(q, blocks.rows, blocks.sq, k)
+        out[start : start + len(block)] = aerial[np.asarray(idx)[: len(block)]].mean(axis=1)
     return out
 
 
@@ -113,19 +180,24 @@ def tile_ranks(
     With ``keep_scores`` also returns the (queries, tiles) distances, for heatmaps of a
     few queries; evaluation never asks for them.
     """
-    t = jnp.asarray(tiles, jnp.float32)
-    t_sq = jnp.sum(t * t, axis=1)
+    tiles = np.asarray(tiles, np.float32)
+    blocks = _Blocks.of(tiles, RANK_BLOCK, at_least=chunk)  # a column per query (true block)
+    flat_sq = np.asarray(blocks.sq).reshape(-1)
     ranks = np.empty(len(predicted), np.int64)
     scores = [] if keep_scores else None
     for start in range(0, len(predicted), chunk):
-        block = predicted[start : start + chunk]
-        truth = np.zeros(chunk, np.int32)
-        truth[: len(block)] = true_idx[start : start + chunk]
-        padded = jnp.asarray(_pad_rows(block, chunk), jnp.float32)
-        r = _rank_chunk(padded, t, t_sq, jnp.asarray(truth))
+        block = np.asarray(predicted[start : start + chunk], np.float32)
+        truth = np.asarray(true_idx[start : start + chunk])
+        true_rows = np.zeros((blocks.size, tiles.shape[1]), np.float32)
+        true_rows[: len(block)] = tiles[truth]
+        true_sq = np.zeros(blocks.size, np.float32)
+        true_sq[: len(block)] = flat_sq[truth]
+        padded = jnp.asarray(_pad_rows(block, chunk))
+        r = _rank_chunk(padded, blocks.rows, blocks.sq, true_rows, true_sq)
         ranks[start : start + len(block)] = np.asarray(r)[: len(block)]
         if keep_scores:
-            d = _scores_chunk(padded, t, t_sq)
+            t = jnp.asarray(tiles)
+            d = _scores_chunk(padded, t, jnp.sum(t * t, axis=1))
             q_sq = np.sum(np.asarray(block, np.float64) ** 2, axis=1, keepdims=True)
             scores.append(np.sqrt(np.maximum(np.asarray(d)[: len(block)] + q_sq, 0)))
     return (ranks, np.concatenate(scores)) if keep_scores else ranks

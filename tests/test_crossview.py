@@ -158,3 +158,27 @@ def test_blocked_knn_is_exact(n):
     np.testing.assert_allclose(
         neighbour_mean(queries, ground, aerial, 30, chunk=4), expected, rtol=1e-5
     )
+
+
+def test_copies_of_the_true_tile_tie_in_every_block():
+    """Ranks over several scan blocks: copies of a query's true tile, placed in other
+    blocks, tie with it (float32 products of the same vectors must round alike)."""
+    rng = np.random.default_rng(7)
+    tiles = rng.normal(size=(9000, 205)).astype(np.float32)
+    true = rng.integers(0, 9000, 40)
+    for i, t in enumerate(true):
+        tiles[(t + 4096 * np.arange(1, 3) + i) % 9000] = tiles[t]
+    pred = (tiles[true] + rng.normal(scale=0.5, size=(40, 205))).astype(np.float32)
+    d = ((pred[:, None].astype(np.float64) - tiles[None]) ** 2).sum(-1)
+    expected = (d < d[np.arange(40), true][:, None]).sum(1)
+    assert tile_ranks(pred, tiles, true, chunk=16).tolist() == expected.tolist()
+
+
+def test_integer_features_rank_exactly():
+    rng = np.random.default_rng(3)
+    tiles = rng.integers(0, 3, (5000, 6)).astype(np.float32)  # many exact ties
+    pred = rng.integers(0, 3, (30, 6)).astype(np.float32)
+    true = rng.integers(0, 5000, 30)
+    d = ((pred[:, None] - tiles[None]) ** 2).sum(-1)
+    expected = (d < d[np.arange(30), true][:, None]).sum(1)
+    assert tile_ranks(pred, tiles, true).tolist() == expected.tolist()
