@@ -238,6 +238,7 @@ class RegionData:
     """One region's cross-view inputs, all by the same feature."""
 
     region: str | None
+    crs: str  # the region's metric CRS (proj string)
     isolated: int  # isolated ground images of the region, with or without a usable query
     query_ids: list[str]
     queries: np.ndarray
@@ -272,6 +273,18 @@ def _positions(ids: list[str]) -> dict[str, int]:
     return {ident: i for i, ident in enumerate(ids)}
 
 
+def containing_tiles(
+    con, region: str | None, crs: str, points: list[tuple[str, float, float]]
+) -> dict[str, str]:
+    """{point id: id of the region's map tile whose footprint contains it} for (id, lon,
+    lat) points in decimal degrees; points outside every footprint are left out."""
+    if not points:
+        return {}
+    ids, lons, lats = (list(column) for column in zip(*points))
+    rows = run_query(con, "containing_tiles", region=region, crs=crs, ids=ids, lons=lons, lats=lats)
+    return dict(zip(rows.column("id").to_pylist(), rows.column("tile_id").to_pylist()))
+
+
 def load_region_data(store: Store, feature: str, region: str | None = None) -> list[RegionData]:
     """Queries (isolated ground), training pairs (non-isolated ground with an overhead
     image) and tiles of each region, by ``feature``."""
@@ -281,7 +294,7 @@ def load_region_data(store: Store, feature: str, region: str | None = None) -> l
                 f"{store.path} has no {view} images; cross-view needs all three views"
             )
         store.require_feature(view, feature)
-    ground = store.read("ground", ["id", "region", "isolated"]).to_pylist()
+    ground = store.read("ground", ["id", "region", "isolated", "lon", "lat"]).to_pylist()
     if all(r["isolated"] is None for r in ground):
         raise GeovecError(f"no test set yet: run geovec isolate {store.path} first")
     g_ids, g_vec = store.vectors("ground", feature)
@@ -295,9 +308,10 @@ def load_region_data(store: Store, feature: str, region: str | None = None) -> l
         for reg, crs in frames:
             if region is not None and reg != region:
                 continue
-            contain = run_query(con, "containing_tiles", region=reg, crs=crs).to_pylist()
-            true_tile = {r["id"]: r["tile_id"] for r in contain}
             rows = [r for r in ground if r["region"] == reg]
+            true_tile = containing_tiles(
+                con, reg, crs, [(r["id"], r["lon"], r["lat"]) for r in rows if r["isolated"]]
+            )
             tiles = [m for m in maps if m["region"] == reg and m["id"] in m_at]
             tile_pos = {m["id"]: i for i, m in enumerate(tiles)}
             queries = [
@@ -313,6 +327,7 @@ def load_region_data(store: Store, feature: str, region: str | None = None) -> l
             out.append(
                 RegionData(
                     region=reg,
+                    crs=crs,
                     isolated=sum(1 for r in rows if r["isolated"]),
                     query_ids=queries,
                     queries=g_vec[[g_at[i] for i in queries]]

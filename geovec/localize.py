@@ -15,11 +15,13 @@ import numpy as np
 from geovec.crossview import (
     DEFAULT_FEATURE,
     DEFAULT_NEIGHBORS,
+    containing_tiles,
     load_region_data,
     neighbour_mean,
     tile_ranks,
 )
 from geovec.errors import GeovecError
+from geovec.sql import connect
 from geovec.store import Store, id_filter
 
 
@@ -92,9 +94,11 @@ def localize(
     d = datasets[0]
     train = [i for i, t in enumerate(d.train_ids) if t != ident]
     predicted = neighbour_mean(vec[None], d.train_ground[train], d.train_aerial[train], neighbors)
-    true_idx = 0
-    if true_lonlat is not None:
-        true_idx = int(np.argmin(np.hypot(*(d.tile_lonlat - np.asarray(true_lonlat)).T)))
+    true_tile = None
+    if true_lonlat is not None:  # the tile whose footprint contains the photo, as evaluate
+        with connect(store) as con:
+            true_tile = containing_tiles(con, d.region, d.crs, [(label, *true_lonlat)]).get(label)
+    true_idx = d.tile_ids.index(true_tile) if true_tile else 0
     rank, scores = tile_ranks(predicted, d.tiles, np.array([true_idx]), keep_scores=True)
     scores = scores[0]
     order = np.argsort(scores)[:top]
@@ -112,8 +116,8 @@ def localize(
         feature=feature,
         region=d.region,
         best=best,
-        true_tile=d.tile_ids[true_idx] if true_lonlat else None,
-        true_rank=int(rank[0]) if true_lonlat else None,
+        true_tile=true_tile,
+        true_rank=int(rank[0]) if true_tile else None,
         candidates=len(d.tile_ids),
         scores=scores,
         tile_lonlat=d.tile_lonlat,

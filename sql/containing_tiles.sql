@@ -1,17 +1,22 @@
--- containing_tiles: for each ground image of a region, the map tile whose footprint
--- contains it (the "true tile" of cross-view localisation).
+-- containing_tiles: for each given point of a region, the map tile whose footprint
+-- contains it (the "true tile" of cross-view localisation). Serves both the evaluation
+-- (every ground image of a region) and the localisation of one photo.
 --
 -- Parameters:
---   $region  region of the ground images and tiles
+--   $region  region of the tiles
 --   $crs     a metric CRS for the region (local azimuthal equidistant proj string)
--- Output columns: id (ground image), tile_id, offset_m (distance from the tile centre).
+--   $ids     point identifiers (list of text)
+--   $lons    their longitudes, decimal degrees (list, same order)
+--   $lats    their latitudes, decimal degrees (list, same order)
+-- Output columns: id (point), tile_id, offset_m (metres from the tile centre).
 -- Footprints are squares size_m metres on a side around each tile centre, in $crs.
--- Where footprints overlap, the tile with the nearest centre wins. Ground images outside
+-- Where footprints overlap, the tile with the nearest centre wins. Points outside
 -- every footprint are absent from the output.
-WITH queries AS (
+WITH points AS (
+    SELECT unnest($ids) AS id, unnest($lons) AS lon, unnest($lats) AS lat
+), queries AS (
     SELECT id, ST_Transform(ST_Point(lon, lat), 'EPSG:4326', $crs, always_xy := true) AS p
-    FROM ground
-    WHERE region IS NOT DISTINCT FROM $region
+    FROM points
 ), tiles AS (
     SELECT id AS tile_id,
            ST_Transform(ST_Point(lon, lat), 'EPSG:4326', $crs, always_xy := true) AS c,

@@ -14,6 +14,7 @@ from geovec.crossview import (
     top_one_percent,
 )
 from geovec.errors import GeovecError
+from geovec.localize import localize
 from tests.stores import store_from_arrays
 
 TILES = np.array([[0, 0], [1, 0], [2, 0], [3, 0]], np.float32)
@@ -182,3 +183,12 @@ def test_integer_features_rank_exactly():
     d = ((pred[:, None] - tiles[None]) ** 2).sum(-1)
     expected = (d < d[np.arange(30), true][:, None]).sum(1)
     assert tile_ranks(pred, tiles, true).tolist() == expected.tolist()
+
+
+def test_localize_true_tile_is_the_containing_footprint(tmp_path):
+    store = known_store(tmp_path)
+    inside = localize(store, ident="q2", feature="gist", neighbors=1)
+    assert inside.true_tile == "t2" and inside.true_rank == 1  # predicts [3, 0]: t3 is closer
+    outside = localize(store, ident="far", feature="gist", neighbors=1)  # beyond every tile
+    assert outside.true_tile is None and outside.true_rank is None
+    assert outside.best[0]["id"] == "t3"  # still ranked
