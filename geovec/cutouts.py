@@ -9,6 +9,7 @@ for all pixels at once, wrapping around the 360 degree seam.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,20 @@ def cutout(
         raise GeovecError(f"a panorama must be equirectangular (2:1), got {pw}x{ph}")
     if not 0 < fov_deg < 180:
         raise GeovecError(f"field of view must be in (0, 180) degrees, got {fov_deg}")
+    taps, weights = _sampling(ph, pw, float(heading_deg), tuple(size), float(fov_deg), pitch_deg)
+    flat = pano.reshape(-1, pano.shape[2])
+    out = np.zeros((taps.shape[1], pano.shape[2]), np.float32)
+    for index, weight in zip(taps, weights):
+        out += flat[index] * weight[:, None]
+    width, height = size
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8).reshape(height, width, pano.shape[2])
+
+
+@functools.lru_cache(maxsize=4)
+def _sampling(ph: int, pw: int, heading_deg: float, size, fov_deg: float, pitch_deg: float):
+    """Flat indices (4, pixels) into a ph x pw panorama of the four pixels around each
+    cutout pixel's ray, and their bilinear weights (4, pixels) float32; wraps around the
+    360 degree seam. The same for every panorama of a size, so computed once."""
     width, height = size
     f = (width / 2) / np.tan(np.radians(fov_deg) / 2)
     u = np.arange(width) + 0.5 - width / 2
@@ -53,22 +68,17 @@ def cutout(
     y, z = y * np.cos(p) + z * np.sin(p), -y * np.sin(p) + z * np.cos(p)
     lon = np.radians(heading_deg) + np.arctan2(x, z)
     lat = np.arctan2(y, np.hypot(x, z))
-    col = (lon / (2 * np.pi) + 0.5) * pw - 0.5
-    row = (0.5 - lat / np.pi) * ph - 0.5
-    return _bilinear_wrap(pano, row, col)
-
-
-def _bilinear_wrap(img: np.ndarray, row: np.ndarray, col: np.ndarray) -> np.ndarray:
-    h, w = img.shape[:2]
-    r0 = np.floor(row).astype(int)
-    c0 = np.floor(col).astype(int)
-    fr = (row - r0)[..., None]
-    fc = (col - c0)[..., None]
-    r0c, r1c = np.clip(r0, 0, h - 1), np.clip(r0 + 1, 0, h - 1)
-    c0w, c1w = c0 % w, (c0 + 1) % w
-    top = img[r0c, c0w] * (1 - fc) + img[r0c, c1w] * fc
-    bottom = img[r1c, c0w] * (1 - fc) + img[r1c, c1w] * fc
-    return np.clip(top * (1 - fr) + bottom * fr + 0.5, 0, 255).astype(np.uint8)
+    col = ((lon / (2 * np.pi) + 0.5) * pw - 0.5).ravel()
+    row = ((0.5 - lat / np.pi) * ph - 0.5).ravel()
+    r0, c0 = np.floor(row).astype(np.int64), np.floor(col).astype(np.int64)
+    fr, fc = (row - r0).astype(np.float32), (col - c0).astype(np.float32)
+    rows = np.clip(r0, 0, ph - 1), np.clip(r0 + 1, 0, ph - 1)
+    cols = c0 % pw, (c0 + 1) % pw
+    taps = np.stack([rows[i] * pw + cols[j] for i in (0, 1) for j in (0, 1)]).astype(np.int32)
+    weights = np.stack([(1 - fr) * (1 - fc), (1 - fr) * fc, fr * (1 - fc), fr * fc]).astype(
+        np.float32
+    )
+    return taps, weights
 
 
 def write_cutouts(
