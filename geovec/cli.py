@@ -314,11 +314,7 @@ def evaluate_command(
         print_json(results[0].as_dict() if len(results) == 1 else [r.as_dict() for r in results])
         return
     for r in results:
-        typer.echo(
-            f"{r.feature}: {r.queries} queries, {r.candidates} candidates, top-1% "
-            f"{r.top_1_percent:.3f}, R@1 {r.recall['1']:.3f}, R@5 {r.recall['5']:.3f}, "
-            f"R@10 {r.recall['10']:.3f}"
-        )
+        typer.echo(r.summary())
     if out:
         typer.echo(f"wrote {out / 'curve.png'}")
 

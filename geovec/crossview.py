@@ -227,6 +227,21 @@ def top_one_percent(ranks: np.ndarray, candidates: np.ndarray) -> float:
     return float(np.mean(np.asarray(ranks) < limit))
 
 
+def chance_top_one_percent(candidates: np.ndarray) -> float:
+    """The top-1 % that random ranking would score on average, over queries with N
+    candidates each: mean of max(1, floor(N / 100)) / N."""
+    candidates = np.asarray(candidates)
+    if candidates.size == 0:
+        return 0.0
+    return float(np.mean(np.maximum(1, candidates // 100) / candidates))
+
+
+def area_under_curve(curve: list[list[float]]) -> float:
+    """Mean fraction of queries localised over 0..100 % of candidates retrieved: 1 when every
+    true tile ranks first, about 0.5 for random ranking."""
+    return float(np.mean([fraction for _, fraction in curve])) if curve else 0.0
+
+
 def recall_at(ranks: np.ndarray, ks=RECALL_AT) -> dict[str, float]:
     """{"1": R@1, "5": R@5, "10": R@10}: fraction of queries with rank < k."""
     ranks = np.asarray(ranks)
@@ -264,6 +279,18 @@ class Evaluation:
     curve: list[list[float]]
     regions: dict[str, dict]
     skipped: int = 0  # isolated queries outside every tile footprint
+    chance_top_1_percent: float = 0.0  # what random ranking would score
+    area_under_curve: float = 0.0  # 0.5 for random ranking, 1 for perfect
+
+    def summary(self) -> str:
+        """One line with the headline numbers beside what chance would give."""
+        return (
+            f"{self.feature}: top-1% {self.top_1_percent:.3f} (chance "
+            f"{self.chance_top_1_percent:.3f}), R@1 {self.recall['1']:.3f}, R@5 "
+            f"{self.recall['5']:.3f}, R@10 {self.recall['10']:.3f}, area under curve "
+            f"{self.area_under_curve:.3f} (chance 0.5); {self.queries} queries, "
+            f"{self.candidates} candidates"
+        )
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -378,6 +405,7 @@ def evaluate(
     counts = np.concatenate(all_n) if all_n else np.zeros(0, np.int64)
     if len(ranks) == 0:
         raise GeovecError("no isolated query has a feature, a training set and a containing tile")
+    curve = localisation_curve(ranks, counts)
     return Evaluation(
         feature=feature,
         neighbors=neighbors,
@@ -385,7 +413,9 @@ def evaluate(
         candidates=int(sum(len(d.tile_ids) for d in data)),
         top_1_percent=top_one_percent(ranks, counts),
         recall=recall_at(ranks),
-        curve=localisation_curve(ranks, counts),
+        curve=curve,
         regions=per_region,
         skipped=sum(d.isolated for d in data) - len(ranks),
+        chance_top_1_percent=chance_top_one_percent(counts),
+        area_under_curve=area_under_curve(curve),
     )

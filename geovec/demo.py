@@ -100,10 +100,7 @@ def run_demo(
         {k: v for k, v in e.as_dict().items() if k != "curve"} for e in evaluations
     ]
     for e in evaluations:
-        say(
-            f"    {e.feature}: top-1% {e.top_1_percent:.3f}, R@10 {e.recall['10']:.3f} "
-            f"({e.queries} queries, {e.candidates} tiles)"
-        )
+        say(f"    {e.summary()}")
     main_feature = "places_fc8" if "places_fc8" in features else features[0]
     test_ids = [
         r["id"] for r in store.read("ground", ["id", "isolated"]).to_pylist() if r["isolated"]
@@ -158,8 +155,9 @@ def write_report(
 
     rows = "".join(
         f"<tr><td>{html.escape(c['feature'])}</td><td>{c['queries']}</td><td>{c['candidates']}</td>"
-        f"<td>{c['top_1_percent']:.3f}</td><td>{c['recall']['1']:.3f}</td><td>{c['recall']['5']:.3f}</td>"
-        f"<td>{c['recall']['10']:.3f}</td></tr>"
+        f"<td>{c['top_1_percent']:.3f}</td><td>{c['chance_top_1_percent']:.3f}</td>"
+        f"<td>{c['recall']['1']:.3f}</td><td>{c['recall']['5']:.3f}</td>"
+        f"<td>{c['recall']['10']:.3f}</td><td>{c['area_under_curve']:.3f}</td></tr>"
         for c in numbers["crossview"]
     )
     cls = numbers["classify"]
@@ -182,7 +180,8 @@ td,th{{padding:2px 10px;text-align:right}}</style></head><body>
 Total time {numbers["seconds"]} s.</p>
 <h2>Cross-view localisation (Section 4.3)</h2>
 <table><tr><th>feature</th><th>queries</th><th>candidates</th><th>top-1%</th>
-<th>R@1</th><th>R@5</th><th>R@10</th></tr>{rows}</table>
+<th>chance</th><th>R@1</th><th>R@5</th><th>R@10</th><th>area under curve</th></tr>{rows}</table>
+<p>Random ranking would give the top-1% in the chance column and an area of 0.5.</p>
 {"".join(img(p) for p in crossview_figs)}
 <h2>Region classification (Table 1)</h2>
 <table><tr><th>feature</th><th>accuracy</th></tr>{cls_rows}</table><p>chance {cls["chance"]:.3f}</p>

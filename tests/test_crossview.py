@@ -91,6 +91,9 @@ def test_evaluate_known_answer(tmp_path):
     assert result.queries == 2 and result.candidates == 4 and result.skipped == 1
     assert result.recall["1"] == 0.5 and result.recall["5"] == 1.0  # ranks 0 and 1
     assert result.top_1_percent == 0.5
+    assert result.chance_top_1_percent == 0.25  # rank < 1 of 4 candidates
+    # ranks 0 and 1 of 4: localised from 25 % and 50 % of candidates on
+    assert result.area_under_curve == pytest.approx((76 + 51) / 2 / 101)
 
 
 def test_cli_evaluate_json_and_curve(tmp_path):
