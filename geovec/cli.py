@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 
 from geovec.errors import GeovecError
+from geovec.synth import DEFAULT_EXTENT_KM, DEFAULT_GROUND, DEMO_GROUND
 
 app = typer.Typer(
     help="geovec: location dependence of CNN features (Workman & Jacobs, CVPRW 2015).",
@@ -192,8 +193,10 @@ def sql_command(
 def synth_command(
     directory: Annotated[Path, typer.Argument(help="Folder to write the world into.")],
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same world.")] = 0,
-    ground: Annotated[int, typer.Option(help="Ground locations per region.")] = 150,
-    extent_km: Annotated[float, typer.Option(help="Side of each square region, km.")] = 8.0,
+    ground: Annotated[int, typer.Option(help="Ground locations per region.")] = DEFAULT_GROUND,
+    extent_km: Annotated[
+        float, typer.Option(help="Side of each square region, km.")
+    ] = DEFAULT_EXTENT_KM,
 ) -> None:
     """Write the synthetic two-region world: land cover, tiles, photos, manifests."""
     from geovec.synth.build import synth
@@ -465,8 +468,10 @@ def demo(
     directory: Annotated[
         Path, typer.Argument(help="Folder for the world, database and report.")
     ] = Path("demo"),
-    ground: Annotated[int, typer.Option(help="Ground locations per region.")] = 150,
-    extent_km: Annotated[float, typer.Option(help="Side of each square region, km.")] = 8.0,
+    ground: Annotated[int, typer.Option(help="Ground locations per region.")] = DEMO_GROUND,
+    extent_km: Annotated[
+        float, typer.Option(help="Side of each square region, km.")
+    ] = DEFAULT_EXTENT_KM,
 ) -> None:
     """Synthesise a world, ingest it, run every analysis, write DIR/report.html."""
     from geovec.demo import run_demo

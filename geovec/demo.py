@@ -23,11 +23,10 @@ from geovec.localize import localize, write_heatmap
 from geovec.plots import localisation_curves
 from geovec.region import classify, write_montages
 from geovec.search import search, write_montage
+from geovec.synth import DEFAULT_EXTENT_KM, DEMO_GROUND
 from geovec.synth.build import synth
 from geovec.weights import available_networks, network
 
-DEMO_GROUND = 150
-DEMO_EXTENT_KM = 8.0
 ISOLATION_RADIUS_M = 250.0
 
 
@@ -55,7 +54,7 @@ def run_demo(
     say: Callable[[str], None] = print,
     *,
     ground: int = DEMO_GROUND,
-    extent_km: float = DEMO_EXTENT_KM,
+    extent_km: float = DEFAULT_EXTENT_KM,
     seed: int = 0,
 ) -> DemoResult:
     """Run the demo into ``directory``; ``say`` receives one line per step."""

@@ -24,6 +24,7 @@ from geovec.cutouts import SIDE_HEADINGS, cutout
 from geovec.errors import GeovecError
 from geovec.grid import reference_grid
 from geovec.ortho import write_world_file
+from geovec.synth import DEFAULT_EXTENT_KM, DEFAULT_GROUND
 from geovec.synth.aerial import TILE_M, render_aerial
 from geovec.synth.ground import render_indoor, render_panorama, render_photo
 from geovec.synth.regions import CLASS_COLOURS, CLASSES, REGIONS, SUBURBAN, WATER
@@ -153,8 +154,8 @@ def synth(
     directory: str | Path,
     *,
     seed: int = 0,
-    ground: int = 150,
-    extent_km: float = 8.0,
+    ground: int = DEFAULT_GROUND,
+    extent_km: float = DEFAULT_EXTENT_KM,
     workers: int | None = None,
     progress: bool = False,
 ) -> SynthSummary:
