@@ -38,7 +38,7 @@ def main() -> None:
 
     from geovec.caffe import CaffeLayer
     from geovec.convert import caffe_to_flax
-    from geovec.model import CaffeNet
+    from geovec.model import CaffeNet, run
     from tests.reference_alexnet import CAFFENET_CONVS, random_params
 
     torch.set_num_threads(args.threads)
@@ -48,7 +48,7 @@ def main() -> None:
     x = np.random.default_rng(0).uniform(-120, 130, (args.batch, 227, 227, 3)).astype(np.float32)
 
     model = CaffeNet()
-    flax_fn = jax.jit(lambda p, xb: model.apply({"params": p}, xb)[1]["fc7"])
+    flax_fn = jax.jit(lambda p, xb: run(model, p, xb)[1]["fc7"])
     xj = jax.device_put(x)
 
     tp = {k: (torch.from_numpy(w), torch.from_numpy(b)) for k, (w, b) in caffe.items()}

@@ -20,6 +20,7 @@ from geovec import __version__
 from geovec.errors import GeovecError
 from geovec.gist import GIST_DIM, IMAGE_SIZE, gist_batch, gist_input
 from geovec.model import FEATURE_LAYERS, INPUT_SIZE
+from geovec.model import run as run_network
 from geovec.preprocess import caffe_crop
 from geovec.weights import LoadedWeights, load_weights, networks
 
@@ -158,7 +159,7 @@ class FeatureExtractor:
             out = {}
             for net, module in modules.items():
                 net_params, mean = params[net]
-                _, blobs = module.apply({"params": net_params}, crops - mean)
+                _, blobs = run_network(module, net_params, crops - mean)
                 for name, spec_net, layer in wanted:
                     if spec_net == net:
                         out[name] = blobs[layer]

@@ -100,6 +100,9 @@ class CaffeConv(nn.Module):
 class AlexNet(nn.Module):
     """AlexNet as in Caffe's deploy prototxts (bvlc_reference_caffenet, places205CNN).
 
+    Calling the module runs :meth:`trunk` (conv1 ... pool5) then :meth:`head` (fc6 ... prob);
+    :func:`run` does the same with the trunk over micro-batches where that is faster.
+
     Attributes:
       num_classes: fc8 outputs (1000 for ImageNet CaffeNet, 205 for Places205).
       convs: the five convolutions, conv1 ... conv5.
@@ -119,23 +122,65 @@ class AlexNet(nn.Module):
     fc_features: int = 4096
     norm_before_pool: bool = False
 
-    @nn.compact
-    def __call__(self, x: jax.Array) -> tuple[jax.Array, dict[str, jax.Array]]:
-        blobs: dict[str, jax.Array] = {}
+    def setup(self):
         for i, spec in enumerate(self.convs, start=1):
-            x = nn.relu(CaffeConv(spec, name=f"conv{i}")(x))
+            setattr(self, f"conv{i}", CaffeConv(spec))
+        self.fc6 = nn.Dense(self.fc_features)
+        self.fc7 = nn.Dense(self.fc_features)
+        self.fc8 = nn.Dense(self.num_classes)
+
+    def trunk(self, x: jax.Array) -> jax.Array:
+        """conv1 ... pool5: (B, 227, 227, 3) -> (B, 6, 6, 256) for the full-size networks."""
+        for i in range(1, len(self.convs) + 1):
+            x = nn.relu(getattr(self, f"conv{i}")(x))
             if i in (1, 2):
                 if self.norm_before_pool:
                     x = caffe_max_pool(local_response_norm(x))
                 else:
                     x = local_response_norm(caffe_max_pool(x))
-        x = caffe_max_pool(x)  # pool5
-        x = x.reshape(x.shape[0], -1)  # (H, W, C) order; the converter permutes fc6 to match
-        x = blobs["fc6"] = nn.relu(nn.Dense(self.fc_features, name="fc6")(x))
-        x = blobs["fc7"] = nn.relu(nn.Dense(self.fc_features, name="fc7")(x))
-        x = blobs["fc8"] = nn.Dense(self.num_classes, name="fc8")(x)
+        return caffe_max_pool(x)  # pool5
+
+    def head(self, pool5: jax.Array) -> tuple[jax.Array, dict[str, jax.Array]]:
+        """fc6 ... prob on pool5: ``(prob, blobs)``."""
+        blobs: dict[str, jax.Array] = {}
+        x = pool5.reshape(pool5.shape[0], -1)  # (H, W, C) order; the converter permutes fc6
+        x = blobs["fc6"] = nn.relu(self.fc6(x))
+        x = blobs["fc7"] = nn.relu(self.fc7(x))
+        x = blobs["fc8"] = self.fc8(x)
         prob = blobs["prob"] = jax.nn.softmax(x, axis=-1)
         return prob, blobs
+
+    def __call__(self, x: jax.Array) -> tuple[jax.Array, dict[str, jax.Array]]:
+        return self.head(self.trunk(x))
+
+
+CPU_MICRO_BATCH = 4
+"""Images per step of the convolutional trunk on the CPU: XLA:CPU's convolutions keep
+their temporaries in cache at this size (batch 32 on 2 cores: 0.56 -> 0.46 s)."""
+
+
+def run(
+    model: AlexNet, params, x: jax.Array, micro_batch: int | None = None
+) -> tuple[jax.Array, dict[str, jax.Array]]:
+    """``model.apply`` with the trunk over micro-batches (``lax.map``) and the fully connected
+    head on the whole batch, whose weights are then read once. ``micro_batch`` defaults to
+    CPU_MICRO_BATCH on the CPU and the whole batch elsewhere; results agree to float
+    rounding."""
+    variables = {"params": params}
+    batch = x.shape[0]
+    if micro_batch is None:
+        micro_batch = CPU_MICRO_BATCH if jax.default_backend() == "cpu" else batch
+    micro_batch = max(1, min(micro_batch, batch))
+    if micro_batch == batch:
+        return model.apply(variables, x)
+    steps = -(-batch // micro_batch)
+    padded = jnp.pad(x, [(0, steps * micro_batch - batch)] + [(0, 0)] * (x.ndim - 1))
+    pool5 = lax.map(
+        lambda xs: model.apply(variables, xs, method=AlexNet.trunk),
+        padded.reshape(steps, micro_batch, *x.shape[1:]),
+    )
+    pool5 = pool5.reshape(steps * micro_batch, *pool5.shape[2:])[:batch]
+    return model.apply(variables, pool5, method=AlexNet.head)
 
 
 CaffeNet = functools.partial(AlexNet, num_classes=1000)
