@@ -4,7 +4,14 @@ import pytest
 
 from geovec.caffe import decode_net
 from geovec.convert import caffe_to_flax
-from geovec.model import CaffeNet, TinyAlexNet, caffe_max_pool, local_response_norm, param_shapes
+from geovec.model import (
+    CaffeNet,
+    TinyAlexNet,
+    caffe_max_pool,
+    local_response_norm,
+    param_shapes,
+    run,
+)
 from tests import caffe_writer, reference_alexnet
 
 
@@ -46,6 +53,20 @@ def test_full_caffenet_matches_reference(caffenet_caffemodel, caffenet_caffe_par
     x = np.random.default_rng(5).uniform(-120, 130, (2, 3, 227, 227))
     want = reference_alexnet.forward(x, caffenet_caffe_params, reference_alexnet.CAFFENET_CONVS)
     assert_blobs_close(run_flax(model, params, x), want)
+
+
+@pytest.mark.parametrize("micro_batch", [1, 2, 4, None])
+def test_micro_batched_run_matches_reference(micro_batch):
+    """The trunk over micro-batches (5 images: the last micro-batch padded) gives the
+    independent reference's blobs, like one batched pass."""
+    caffe_params = reference_alexnet.random_params(reference_alexnet.TINY_CONVS, 16, 7, seed=8)
+    model = TinyAlexNet()
+    params = caffe_to_flax(decode_net(caffe_writer.caffemodel(caffe_params)), model)
+    x = np.random.default_rng(9).uniform(-120, 130, (5, 3, 227, 227))
+    want = reference_alexnet.forward(x, caffe_params, reference_alexnet.TINY_CONVS)
+    _, blobs = run(model, params, np.transpose(x, (0, 2, 3, 1)).astype(np.float32), micro_batch)
+    assert_blobs_close({k: np.asarray(v) for k, v in blobs.items()}, want)
+    assert blobs["fc7"].shape == (5, 16)
 
 
 def test_param_shapes_match_init():
