@@ -27,12 +27,18 @@ sys.path.insert(0, str(ROOT))
 def data(args):
     import numpy as np
 
+    from geovec.crossview import aligned_empty
+
     rng = np.random.default_rng(0)
     dim = 205
-    q = rng.random((args.queries, dim), np.float32)
-    g = rng.random((args.ground, dim), np.float32)
-    a = rng.random((args.ground, dim), np.float32)
-    t = rng.random((args.tiles, dim), np.float32)
+
+    def features(n):
+        """Random rows, 64-byte aligned as geovec's loader (crossview.take_rows) hands
+        them over; jax takes such arrays without a copy."""
+        return rng.random(dtype=np.float32, out=aligned_empty((n, dim)))
+
+    q = features(args.queries)
+    g, a, t = features(args.ground), features(args.ground), features(args.tiles)
     true = rng.integers(0, args.tiles, args.queries)
     return q, g, a, t, true
 

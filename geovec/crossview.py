@@ -53,39 +53,77 @@ KNN_BLOCK = 16384
 RANK_BLOCK = 4096
 
 
-def _aligned_zeros(shape: tuple[int, ...]) -> np.ndarray:
-    """A float32 array of zeros on a 64-byte boundary, which jax on the CPU takes
-    without copying (a copy of a few hundred MB costs tenths of a second)."""
+def aligned_empty(shape: tuple[int, ...]) -> np.ndarray:
+    """An uninitialised float32 array on a 64-byte boundary, as Arrow's buffers are: jax on
+    the CPU takes such arrays without copying (a copy of a few hundred MB costs tenths of a
+    second here, most of it first touching fresh memory)."""
     size = int(np.prod(shape)) * 4
-    raw = np.zeros(size + 64, np.uint8)
+    raw = np.empty(size + 64, np.uint8)
     offset = -raw.ctypes.data % 64
     return raw[offset : offset + size].view(np.float32).reshape(shape)
 
 
+def take_rows(vectors: np.ndarray, positions) -> np.ndarray:
+    """``vectors[positions]`` into an aligned array (see :func:`aligned_empty`)."""
+    positions = np.asarray(positions, np.int64)
+    out = aligned_empty((len(positions), vectors.shape[1]))
+    return np.take(vectors, positions, axis=0, out=out)
+
+
 @dataclasses.dataclass
 class _Blocks:
-    """Candidates cut into row blocks for a scan: ``rows`` (blocks, size, dim) and ``sq``
-    (blocks, size), their squared norms, +inf on padding so that padding is never near
-    and never closer."""
+    """Candidates cut into row blocks for a scan: ``rows`` (blocks, size, dim) with
+    ``sq`` (blocks, size), their squared norms, then one ``tail`` block (size, dim) with
+    ``tail_sq`` (size,) holding the rest, padded with +inf norms so that padding is never
+    near and never closer. The full blocks are the caller's own memory when it is
+    aligned float32 (no copy)."""
 
     rows: jax.Array
     sq: jax.Array
+    tail: jax.Array
+    tail_sq: jax.Array
     size: int
+    norms: np.ndarray  # (n,) squared norms of all candidates, as the blocks hold them
 
     @classmethod
     def of(cls, candidates: np.ndarray, size: int, at_least: int = 0) -> _Blocks:
-        n, dim = candidates.shape
+        c = np.asarray(candidates, np.float32)
+        n, dim = c.shape
         size = max(min(size, -(-n // SUB_BLOCK) * SUB_BLOCK), -(-at_least // SUB_BLOCK) * SUB_BLOCK)
-        blocks = -(-n // size)
-        rows = _aligned_zeros((blocks * size, dim))
-        rows[:n] = candidates
-        sq = np.full(blocks * size, np.inf, np.float32)
-        sq[:n] = np.einsum("ij,ij->i", rows[:n], rows[:n])
+        full = n // size
+        main = c[: full * size]
+        if not (main.flags.c_contiguous and main.ctypes.data % 64 == 0):
+            copy = aligned_empty(main.shape)
+            copy[:] = main
+            main = copy
+        tail = np.zeros((size, dim), np.float32)
+        tail[: n - full * size] = c[full * size :]
+        sq = np.einsum("ij,ij->i", c, c)
+        tail_sq = np.full(size, np.inf, np.float32)
+        tail_sq[: n - full * size] = sq[full * size :]
         return cls(
-            jax.device_put(rows.reshape(blocks, size, dim)),
-            jax.device_put(sq.reshape(blocks, size)),
+            jax.device_put(main.reshape(full, size, dim)),
+            jax.device_put(sq[: full * size].reshape(full, size)),
+            jax.device_put(tail),
+            jax.device_put(tail_sq),
             size,
+            sq,
         )
+
+    @property
+    def arrays(self) -> tuple[jax.Array, ...]:
+        return self.rows, self.sq, self.tail, self.tail_sq
+
+
+def _over_blocks(block, carry, rows, sq, tail, tail_sq):
+    """``block(carry, (rows, sq, start))`` over every full block (a scan), then the tail
+    block; returns the last carry and the outputs of all blocks stacked on axis 0."""
+    size = tail.shape[0]
+    starts = jnp.arange(rows.shape[0]) * size
+    carry, out = jax.lax.scan(block, carry, (rows, sq, starts))
+    carry, last = block(carry, (tail, tail_sq, rows.shape[0] * size))
+    out = jax.tree.map(lambda a, b: jnp.concatenate([a, b[None]]), out, last)
+    return carry, out
 
 
 def _block_distances(q: jax.Array, rows: jax.Array, sq: jax.Array) -> jax.Array:
@@ -93,7 +131,7 @@ def _block_distances(q: jax.Array, rows: jax.Array, sq: jax.Array) -> jax.Array:
 
 
 @functools.partial(jax.jit, static_argnames="k")
-def _knn_chunk(q, rows, sq, k):
+def _knn_chunk(q, rows, sq, tail, tail_sq, k):
     """Indices of the k nearest candidates for each query row, exactly.
 
     One scan over the candidate blocks keeps each block's distances in cache. Within a
@@ -102,8 +140,7 @@ def _knn_chunk(q, rows, sq, k):
     its own), so top_k runs over k * SUB_BLOCK values instead of all of them; the k best
     of every block are merged at the end.
     """
-    size = rows.shape[1]
-    subs = size // SUB_BLOCK
+    subs = tail.shape[0] // SUB_BLOCK
 
     def block(_, inputs):
         block_rows, s, start = inputs
@@ -119,8 +156,7 @@ def _knn_chunk(q, rows, sq, k):
             index = sub * SUB_BLOCK + pos % SUB_BLOCK
         return None, (value, index + start)
 
-    starts = jnp.arange(rows.shape[0]) * size
-    _, (values, indices) = jax.lax.scan(block, None, (rows, sq, starts))
+    _, (values, indices) = _over_blocks(block, None, rows, sq, tail, tail_sq)
     values = jnp.moveaxis(values, 0, 1).reshape(q.shape[0], -1)
     indices = jnp.moveaxis(indices, 0, 1).reshape(q.shape[0], -1)
     _, pos = jax.lax.top_k(values, k)
@@ -128,7 +164,7 @@ def _knn_chunk(q, rows, sq, k):
 
 
 @jax.jit
-def _rank_chunk(p, rows, sq, true_rows, true_sq):
+def _rank_chunk(p, rows, sq, tail, tail_sq, true_rows, true_sq):
     """Candidates strictly closer than the true one, per query row, in one scan.
 
     ``true_rows`` holds each query's true candidate in the query's own row, in a block of
@@ -138,10 +174,10 @@ def _rank_chunk(p, rows, sq, true_rows, true_sq):
     true_d = jnp.diagonal(_block_distances(p, true_rows, true_sq))[:, None]
 
     def block(count, inputs):
-        block_rows, s = inputs
+        block_rows, s, _ = inputs
         return count + jnp.sum(_block_distances(p, block_rows, s) < true_d, axis=1), None
 
-    count, _ = jax.lax.scan(block, jnp.zeros(p.shape[0], jnp.int32), (rows, sq))
+    count, _ = _over_blocks(block, jnp.zeros(p.shape[0], jnp.int32), rows, sq, tail, tail_sq)
     return count
 
 
@@ -157,13 +193,13 @@ def neighbour_mean(
     k = min(k, len(ground))
     if k < 1:
         raise GeovecError("no training ground images with paired aerial images")
-    blocks = _Blocks.of(np.asarray(ground, np.float32), KNN_BLOCK)
+    blocks = _Blocks.of(ground, KNN_BLOCK)
     aerial = np.asarray(aerial, np.float32)
     out = np.empty((len(queries), aerial.shape[1]), np.float32)
     for start in range(0, len(queries), chunk):
         block = queries[start : start + chunk]
         q = jnp.asarray(_pad_rows(np.asarray(block, np.float32), chunk))
-        idx = _knn_chunk(q, blocks.rows, blocks.sq, k)
+        idx = _knn_chunk(q, *blocks.arrays, k)
         out[start : start + len(block)] = aerial[np.asarray(idx)[: len(block)]].mean(axis=1)
     return out
 
@@ -181,8 +217,7 @@ def tile_ranks(
     few queries; evaluation never asks for them.
     """
     tiles = np.asarray(tiles, np.float32)
-    blocks = _Blocks.of(tiles, RANK_BLOCK, at_least=chunk)  # a column per query (true block)
-    flat_sq = np.asarray(blocks.sq).reshape(-1)
+    blocks = _Blocks.of(tiles, RANK_BLOCK, at_least=chunk)  # a row per query (true block)
     ranks = np.empty(len(predicted), np.int64)
     scores = [] if keep_scores else None
     for start in range(0, len(predicted), chunk):
@@ -191,9 +226,9 @@ def tile_ranks(
         true_rows = np.zeros((blocks.size, tiles.shape[1]), np.float32)
         true_rows[: len(block)] = tiles[truth]
         true_sq = np.zeros(blocks.size, np.float32)
-        true_sq[: len(block)] = flat_sq[truth]
+        true_sq[: len(block)] = blocks.norms[truth]
         padded = jnp.asarray(_pad_rows(block, chunk))
-        r = _rank_chunk(padded, blocks.rows, blocks.sq, true_rows, true_sq)
+        r = _rank_chunk(padded, *blocks.arrays, true_rows, true_sq)
         ranks[start : start + len(block)] = np.asarray(r)[: len(block)]
         if keep_scores:
             t = jnp.asarray(tiles)
@@ -357,15 +392,13 @@ def load_region_data(store: Store, feature: str, region: str | None = None) -> l
                     crs=crs,
                     isolated=sum(1 for r in rows if r["isolated"]),
                     query_ids=queries,
-                    queries=g_vec[[g_at[i] for i in queries]]
-                    if queries
-                    else np.zeros((0, g_vec.shape[1]), np.float32),
+                    queries=take_rows(g_vec, [g_at[i] for i in queries]),
                     true_idx=np.array([tile_pos[true_tile[i]] for i in queries], np.int64),
                     train_ids=train,
-                    train_ground=g_vec[[g_at[i] for i in train]],
-                    train_aerial=o_vec[[o_at[i] for i in train]],
+                    train_ground=take_rows(g_vec, [g_at[i] for i in train]),
+                    train_aerial=take_rows(o_vec, [o_at[i] for i in train]),
                     tile_ids=[m["id"] for m in tiles],
-                    tiles=m_vec[[m_at[m["id"]] for m in tiles]],
+                    tiles=take_rows(m_vec, [m_at[m["id"]] for m in tiles]),
                     tile_lonlat=np.array([[m["lon"], m["lat"]] for m in tiles]),
                 )
             )

@@ -10,6 +10,7 @@ from geovec.crossview import (
     localisation_curve,
     neighbour_mean,
     recall_at,
+    take_rows,
     tile_ranks,
     top_one_percent,
 )
@@ -195,3 +196,23 @@ def test_localize_true_tile_is_the_containing_footprint(tmp_path):
     outside = localize(store, ident="far", feature="gist", neighbors=1)  # beyond every tile
     assert outside.true_tile is None and outside.true_rank is None
     assert outside.best[0]["id"] == "t3"  # still ranked
+
+
+def test_aligned_and_unaligned_inputs_agree():
+    """Blocks use aligned input in place and copy anything else: same answers both ways."""
+    rng = np.random.default_rng(11)
+    raw = rng.random((20001, 5)).astype(np.float32)
+    unaligned = raw[1:]  # starts 20 bytes in: never on a 64-byte boundary with raw's
+    aligned = take_rows(raw, np.arange(1, 20001))
+    assert aligned.ctypes.data % 64 == 0 and (aligned == unaligned).all()
+    queries = rng.random((7, 5)).astype(np.float32)
+    true = rng.integers(0, 20000, 7)
+    d = ((queries[:, None].astype(np.float64) - unaligned[None]) ** 2).sum(-1)
+    expected = (d < d[np.arange(7), true][:, None]).sum(1)
+    for tiles in (aligned, unaligned):
+        assert tile_ranks(queries, tiles, true).tolist() == expected.tolist()
+        np.testing.assert_allclose(
+            neighbour_mean(queries, tiles, tiles, 3),
+            tiles[np.argsort(d, axis=1)[:, :3]].mean(axis=1),
+            rtol=1e-6,
+        )
