@@ -16,6 +16,7 @@ from typing import Annotated
 
 import typer
 
+from geovec import DEFAULT_BATCH_SIZE
 from geovec.errors import GeovecError
 from geovec.synth import DEFAULT_EXTENT_KM, DEFAULT_GROUND, DEMO_GROUND
 
@@ -135,7 +136,7 @@ def ingest_command(
         str | None, typer.Option(help="ground, overhead or map (default: the manifest's).")
     ] = None,
     features: FeaturesOption = None,
-    batch_size: BatchOption = 32,
+    batch_size: BatchOption = DEFAULT_BATCH_SIZE,
     outdoor_only: Annotated[
         bool, typer.Option(help="Drop ground images Places205 calls indoor (needs weights).")
     ] = False,
@@ -163,7 +164,7 @@ def extract_command(
     db: Annotated[Path, typer.Argument(help="Database directory.")],
     features: Annotated[str, typer.Option(help="Comma-separated features to fill in.")],
     view: Annotated[str | None, typer.Option(help="Only this view (default: all).")] = None,
-    batch_size: BatchOption = 32,
+    batch_size: BatchOption = DEFAULT_BATCH_SIZE,
 ) -> None:
     """Compute feature columns that stored rows lack (e.g. add imagenet_fc7 later)."""
     import geovec

@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from geovec import __version__
+from geovec import DEFAULT_BATCH_SIZE, __version__
 from geovec.errors import GeovecError
 from geovec.gist import GIST_DIM, IMAGE_SIZE, gist_batch, gist_input
 from geovec.model import FEATURE_LAYERS, INPUT_SIZE
@@ -33,7 +33,6 @@ GIST_PREPROCESSING = (
     "LMgist: grey, shorter side 256 + centre crop, 0-255, prefilter fc=4, Gabor 4 scales x 8 "
     "orientations, 4x4 blocks"
 )
-DEFAULT_BATCH_SIZE = 32
 
 
 @dataclasses.dataclass(frozen=True)

@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from geovec import DEFAULT_BATCH_SIZE
 from geovec.decode import load_rgb
 from geovec.errors import GeovecError, ImageDecodeError
 from geovec.extract import (
-    DEFAULT_BATCH_SIZE,
     GIST,
     FeatureExtractor,
     PreparedImage,
