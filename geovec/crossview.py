@@ -42,12 +42,6 @@ def _pad_rows(x: np.ndarray, rows: int) -> np.ndarray:
     )
 
 
-def _squared_distances(q: jax.Array, c: jax.Array, c_sq: jax.Array) -> jax.Array:
-    """|c|^2 - 2 q.c: the squared distance less |q|^2, which is the same for every candidate
-    of a query (so orderings and ranks are those of the true distances, with less rounding)."""
-    return c_sq[None, :] - 2.0 * q @ c.T
-
-
 SUB_BLOCK = 128
 KNN_BLOCK = 16384
 RANK_BLOCK = 4096
@@ -127,6 +121,9 @@ def _over_blocks(block, carry, rows, sq, tail, tail_sq):
 
 
 def _block_distances(q: jax.Array, rows: jax.Array, sq: jax.Array) -> jax.Array:
+    """|c|^2 - 2 q.c for query rows q and candidate rows c with squared norms ``sq``: the
+    squared distance less |q|^2, which is the same for every candidate of a query (so
+    orderings and ranks are those of the true distances, with less rounding)."""
     return sq[None, :] - 2.0 * (q @ rows.T)
 
 
@@ -181,9 +178,7 @@ def _rank_chunk(p, rows, sq, tail, tail_sq, true_rows, true_sq):
     return count
 
 
-@jax.jit
-def _scores_chunk(p, tiles, tiles_sq):
-    return _squared_distances(p, tiles, tiles_sq)
+_scores_chunk = jax.jit(_block_distances)
 
 
 def neighbour_mean(
@@ -220,6 +215,8 @@ def tile_ranks(
     blocks = _Blocks.of(tiles, RANK_BLOCK, at_least=chunk)  # a row per query (true block)
     ranks = np.empty(len(predicted), np.int64)
     scores = [] if keep_scores else None
+    if keep_scores:
+        all_tiles, all_sq = jnp.asarray(tiles), jnp.asarray(blocks.norms)
     for start in range(0, len(predicted), chunk):
         block = np.asarray(predicted[start : start + chunk], np.float32)
         truth = np.asarray(true_idx[start : start + chunk])
@@ -231,8 +228,7 @@ def tile_ranks(
         r = _rank_chunk(padded, *blocks.arrays, true_rows, true_sq)
         ranks[start : start + len(block)] = np.asarray(r)[: len(block)]
         if keep_scores:
-            t = jnp.asarray(tiles)
-            d = _scores_chunk(padded, t, jnp.sum(t * t, axis=1))
+            d = _scores_chunk(padded, all_tiles, all_sq)
             q_sq = np.sum(np.asarray(block, np.float64) ** 2, axis=1, keepdims=True)
             scores.append(np.sqrt(np.maximum(np.asarray(d)[: len(block)] + q_sq, 0)))
     return (ranks, np.concatenate(scores)) if keep_scores else ranks

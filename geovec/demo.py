@@ -17,7 +17,7 @@ from pathlib import Path
 import geovec
 from geovec.crossview import evaluate
 from geovec.ingestion import default_features
-from geovec.isolation import isolate
+from geovec.isolation import DEFAULT_RADIUS_M, isolate
 from geovec.landcover import landcover, write_landcover
 from geovec.localize import localize, write_heatmap
 from geovec.plots import localisation_curves
@@ -26,8 +26,6 @@ from geovec.search import search, write_montage
 from geovec.synth import DEFAULT_EXTENT_KM, DEMO_GROUND
 from geovec.synth.build import synth
 from geovec.weights import available_networks, network
-
-ISOLATION_RADIUS_M = 250.0
 
 
 @dataclasses.dataclass
@@ -87,8 +85,8 @@ def run_demo(
     say("    " + summary.line())
     numbers["ingest"] = dataclasses.asdict(summary)
 
-    say(f"3/7 marking isolated ground images ({ISOLATION_RADIUS_M:g} m) ...")
-    iso = isolate(store, ISOLATION_RADIUS_M)
+    say(f"3/7 marking isolated ground images ({DEFAULT_RADIUS_M:g} m) ...")
+    iso = isolate(store, DEFAULT_RADIUS_M)
     say(f"    {iso.isolated} of {iso.total} isolated")
     numbers["isolation"] = iso.as_dict()
 
