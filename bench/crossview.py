@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 def data(args):
     import numpy as np
 
-    from geovec.crossview import aligned_empty
+    from geovec.analyses.knn import aligned_empty
 
     rng = np.random.default_rng(0)
     dim = 205
@@ -44,7 +44,7 @@ def data(args):
 
 
 def run_geovec(args):
-    from geovec.crossview import neighbour_mean, tile_ranks
+    from geovec.analyses.knn import neighbour_mean, tile_ranks
 
     q, g, a, t, true = data(args)
     t0 = time.perf_counter()

@@ -23,9 +23,9 @@ import numpy as np  # noqa: E402
 import pyarrow as pa  # noqa: E402
 
 import geovec  # noqa: E402
-from geovec.decode import load_rgb  # noqa: E402
-from geovec.extract import FeatureExtractor  # noqa: E402
-from geovec.store import vectors_to_arrow  # noqa: E402
+from geovec.features.decode import load_rgb  # noqa: E402
+from geovec.features.extract import FeatureExtractor  # noqa: E402
+from geovec.store.schema import vectors_to_arrow  # noqa: E402
 from tests.images import write_manifest  # noqa: E402
 
 

@@ -20,8 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import pyarrow as pa  # noqa: E402
 
-from geovec.grid import local_proj  # noqa: E402
-from geovec.sql import new_connection, run_query  # noqa: E402
+from geovec.geo.grid import local_proj  # noqa: E402
+from geovec.store.queries import run_query  # noqa: E402
+from geovec.store.sql import new_database  # noqa: E402
 
 NAIVE = """
 WITH p AS (SELECT id, ST_Transform(ST_Point(lon, lat), 'EPSG:4326', $crs, always_xy := true) AS g
@@ -68,7 +69,7 @@ def main() -> None:
     parser.add_argument("--radius-m", type=float, default=250.0)
     args = parser.parse_args()
     crs = local_proj(-122.44, 37.76)
-    con = new_connection()
+    con = new_database()
 
     full = clustered_points(args.points)
     con.register("ground", full)

@@ -2,16 +2,30 @@
 
 A JAX/Flax AlexNet (ImageNet CaffeNet, Places205) loaded from the original Caffe weights,
 geotagged embeddings in LanceDB tables, and the analyses of Workman & Jacobs (CVPRW 2015)
-as DuckDB spatial SQL plus vector search.
+as DuckDB spatial SQL plus vector search. Everything a user needs is a name here:
 
 >>> import geovec
->>> store = geovec.open("geo")                               # doctest: +SKIP
->>> geovec.ingest(store, "world/manifest.csv")               # doctest: +SKIP
+>>> with geovec.open(demo_db) as store:
+...     result = geovec.evaluate(store, "gist")
+...     result.queries == result.ranks.num_rows
+True
 
 Names are imported on first use, so ``import geovec`` stays light (no JAX until needed).
 """
 
+from __future__ import annotations
+
 import importlib
+from typing import TYPE_CHECKING
+
+from geovec.errors import (
+    FeatureMissingError,
+    GeovecError,
+    ManifestError,
+    QueryError,
+    StoreError,
+    WeightsNotFoundError,
+)
 
 __version__ = "0.1.0"
 
@@ -19,21 +33,82 @@ DEFAULT_BATCH_SIZE = 64
 """Images per jitted forward pass unless told otherwise. On 2 CPU cores CaffeNet runs
 fastest here at 64 (bench/extract.py: 77-80 images/s, against 72-73 at 32)."""
 
-_EXPORTS = {
-    "open": "geovec.store",
-    "Store": "geovec.store",
-    "ingest": "geovec.ingestion",
-    "extract_missing": "geovec.ingestion",
-    "IngestSummary": "geovec.ingestion",
-    "synth_world": "geovec.synth.build",
+_LAZY = {
+    # the store
+    "open": "geovec.store.database",
+    "Store": "geovec.store.database",
+    # bringing images in
+    "ingest": "geovec.ingestion.run",
+    "extract_missing": "geovec.ingestion.run",
+    "IngestSummary": "geovec.ingestion.run",
+    "synth": "geovec.synthetic.build",
+    "reference_grid": "geovec.geo.grid",
+    # the networks and features
+    "convert_caffemodel": "geovec.nets.convert",
+    "load_weights": "geovec.nets.weights",
+    "FeatureExtractor": "geovec.features.extract",
+    # the analyses: store, then feature, then keyword options
+    "isolate": "geovec.analyses.isolation",
+    "evaluate": "geovec.analyses.crossview",
+    "localize": "geovec.analyses.localize",
+    "search": "geovec.analyses.search",
+    "classify": "geovec.analyses.classify",
+    "landcover": "geovec.analyses.landcover",
+    "run_demo": "geovec.demo",
 }
 
-__all__ = ["DEFAULT_BATCH_SIZE", "__version__", *_EXPORTS]
+if TYPE_CHECKING:
+    from geovec.analyses.classify import classify
+    from geovec.analyses.crossview import evaluate
+    from geovec.analyses.isolation import isolate
+    from geovec.analyses.landcover import landcover
+    from geovec.analyses.localize import localize
+    from geovec.analyses.search import search
+    from geovec.demo import run_demo
+    from geovec.features.extract import FeatureExtractor
+    from geovec.geo.grid import reference_grid
+    from geovec.ingestion.run import IngestSummary, extract_missing, ingest
+    from geovec.nets.convert import convert_caffemodel
+    from geovec.nets.weights import load_weights
+    from geovec.store.database import Store, open
+    from geovec.synthetic.build import synth
+
+__all__ = [  # the lazy names (_LAZY) and the eager ones; tests check they agree
+    "DEFAULT_BATCH_SIZE",
+    "FeatureExtractor",
+    "FeatureMissingError",
+    "GeovecError",
+    "IngestSummary",
+    "ManifestError",
+    "QueryError",
+    "Store",
+    "StoreError",
+    "WeightsNotFoundError",
+    "__version__",
+    "classify",
+    "convert_caffemodel",
+    "evaluate",
+    "extract_missing",
+    "ingest",
+    "isolate",
+    "landcover",
+    "load_weights",
+    "localize",
+    "open",
+    "reference_grid",
+    "run_demo",
+    "search",
+    "synth",
+]
 
 
 def __getattr__(name: str):
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name.removesuffix("_world"))
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'geovec' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,31 +1,45 @@
 """``geovec demo``: the whole toolkit on the built-in synthetic world, one command.
 
-Synthesises the world (reused when present), ingests it (GIST, plus CNN features for
-every network with converted weights), marks isolated images, runs every analysis and
-writes DIR/report.html with the numbers and pictures.
+Seven steps, each a function below that reads and fills one :class:`DemoRun`: synthesise
+the world (reused when present), ingest it (GIST, plus CNN features for every network with
+converted weights), mark the isolated test images, then the paper's four analyses; the
+numbers go to DIR/results.json and DIR/report.html shows them with the pictures.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import html
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import geovec
-from geovec.crossview import evaluate
-from geovec.ingestion import default_features
-from geovec.isolation import DEFAULT_RADIUS_M, isolate
-from geovec.landcover import landcover, write_landcover
-from geovec.localize import localize, write_heatmap
-from geovec.plots import localisation_curves
-from geovec.region import classify, write_montages
-from geovec.search import search, write_montage
-from geovec.synth import DEFAULT_EXTENT_KM, DEMO_GROUND
-from geovec.synth.build import synth
-from geovec.weights import available_networks, network
+from geovec.analyses.classify import classify
+from geovec.analyses.crossview import evaluate
+from geovec.analyses.defaults import DEFAULT_FEATURE, DEFAULT_RADIUS_M
+from geovec.analyses.isolation import isolate
+from geovec.analyses.landcover import landcover
+from geovec.analyses.localize import localize
+from geovec.analyses.search import search
+from geovec.features.names import default_features
+from geovec.nets.registry import network
+from geovec.nets.weights import available_networks
+from geovec.report.figures import localisation_curves
+from geovec.report.html import write_report
+from geovec.report.results import (
+    write_classification,
+    write_heatmap,
+    write_json,
+    write_landcover,
+    write_search_montage,
+)
+from geovec.synthetic import DEFAULT_EXTENT_KM, DEFAULT_SEED, DEMO_GROUND
+from geovec.synthetic.build import SynthSummary, synth
+
+HEATMAPS = 3
+"""Test images whose localisation heatmap the report shows."""
+SEARCH_K = 6
+"""Nearest aerial images in the report's search montage."""
 
 
 @dataclasses.dataclass
@@ -33,6 +47,36 @@ class DemoResult:
     report: Path
     features: list[str]
     numbers: dict
+
+
+@dataclasses.dataclass
+class DemoRun:
+    """What the steps share: where to write, what was made so far, and the numbers."""
+
+    out: Path
+    say: Callable[[str], None]
+    ground: int
+    extent_km: float
+    seed: int
+    world: SynthSummary | None = None
+    store: geovec.Store | None = None
+    features: list[str] = dataclasses.field(default_factory=list)
+    numbers: dict = dataclasses.field(default_factory=dict)
+    figures: dict[str, list[Path]] = dataclasses.field(default_factory=dict)
+    step: str = ""  # "3/7" while the third of seven steps runs
+
+    def announce(self, text: str) -> None:
+        """The line that opens a step: its number and what it does."""
+        self.say(f"{self.step} {text}")
+
+    @property
+    def figure_dir(self) -> Path:
+        return self.out / "figures"
+
+    @property
+    def main_feature(self) -> str:
+        """The feature of the single-feature pictures: the paper's when present."""
+        return DEFAULT_FEATURE if DEFAULT_FEATURE in self.features else self.features[0]
 
 
 def demo_features() -> list[str]:
@@ -47,147 +91,135 @@ def demo_features() -> list[str]:
     return features
 
 
+def synthesise(run: DemoRun) -> str:
+    """Write (or reuse) the synthetic world."""
+    run.announce(f"synthesising the world in {run.out / 'world'} ...")
+    w = synth(
+        run.out / "world", seed=run.seed, ground=run.ground, extent_km=run.extent_km, progress=True
+    )
+    run.world = w
+    state = "reused" if w.reused else "wrote"
+    return f"{state} {w.ground} ground, {w.overhead} overhead, {w.tiles} map images"
+
+
+def ingest_world(run: DemoRun) -> str:
+    """Ingest every image of the world with the demo's features."""
+    run.features = demo_features()
+    cnn = [f for f in run.features if f != "gist"]
+    note = (
+        "" if cnn else " (no converted CNN weights: run geovec weights convert to add CNN features)"
+    )
+    run.announce("ingesting with " + ", ".join(run.features) + note)
+    run.store = geovec.open(run.out / "db")
+    summary = geovec.ingest(run.store, run.world.manifest, features=run.features, progress=True)
+    run.numbers["ingest"] = dataclasses.asdict(summary)
+    return summary.line()
+
+
+def isolate_test_set(run: DemoRun) -> str:
+    """Mark the isolated ground images: the test set."""
+    run.announce(f"marking isolated ground images ({DEFAULT_RADIUS_M:g} m) ...")
+    result = isolate(run.store, radius_m=DEFAULT_RADIUS_M)
+    run.numbers["isolation"] = result.as_dict()
+    return f"{result.isolated} of {result.total} isolated"
+
+
+def localise(run: DemoRun) -> str:
+    """Cross-view localisation of every test image, per feature, and a few heatmaps."""
+    run.announce("cross-view localisation of every isolated image ...")
+    evaluations = [evaluate(run.store, f) for f in run.features]
+    curve = localisation_curves(
+        {e.feature: e.curve for e in evaluations}, run.figure_dir / "curve.png"
+    )
+    run.numbers["crossview"] = [
+        {k: v for k, v in e.as_dict().items() if k != "curve"} for e in evaluations
+    ]
+    test_ids = [
+        r["id"] for r in run.store.read("ground", ["id", "isolated"]).to_pylist() if r["isolated"]
+    ]
+    run.figures["crossview"] = [curve]
+    for ident in test_ids[:: max(1, len(test_ids) // HEATMAPS)][:HEATMAPS]:
+        result = localize(run.store, run.main_feature, id=ident)
+        run.figures["crossview"].append(
+            write_heatmap(result, run.figure_dir / f"heatmap_{ident}.png")
+        )
+    return "\n".join(e.summary() for e in evaluations)
+
+
+def classify_regions(run: DemoRun) -> str:
+    """Region classification with an RBF SVM per feature, and the montages."""
+    run.announce("region classification (RBF SVM per feature) ...")
+    result = classify(run.store, run.features)
+    written = write_classification(run.store, result, run.figure_dir)
+    run.figures["montages"] = [p for p in written if p.suffix == ".png"]
+    run.numbers["classify"] = result.as_dict()
+    return result.table()
+
+
+def map_landcover(run: DemoRun) -> str:
+    """The land-cover PCA image of each region beside its true map."""
+    run.announce("land-cover PCA images ...")
+    lines, run.numbers["landcover"], run.figures["landcover"] = [], [], []
+    for region in run.numbers["classify"]["regions"]:
+        lc = landcover(run.store, run.main_feature, region=region, truth=run.world.truth)
+        run.figures["landcover"].append(
+            write_landcover(lc, run.figure_dir / f"landcover_{region}.png")
+        )
+        run.numbers["landcover"].append(lc.as_dict())
+        lines.append(f"{region}: class accuracy {lc.class_accuracy:.2f} (chance {lc.chance:.2f})")
+    return "\n".join(lines)
+
+
+def search_aerial(run: DemoRun) -> str:
+    """Aerial image-based search with the first overhead image."""
+    run.announce("aerial image-based search ...")
+    query = run.store.read("overhead", ["id", "path"]).to_pylist()[0]
+    hits = search(run.store, run.main_feature, image=query["path"], k=SEARCH_K)
+    run.figures["search"] = [
+        write_search_montage(query["path"], hits, run.figure_dir / "search.png")
+    ]
+    run.numbers["search"] = {"query": query["id"], "results": [h.id for h in hits]}
+    return ""
+
+
+STEPS = (
+    synthesise,
+    ingest_world,
+    isolate_test_set,
+    localise,
+    classify_regions,
+    map_landcover,
+    search_aerial,
+)
+
+
 def run_demo(
     directory: str | Path,
     say: Callable[[str], None] = print,
     *,
     ground: int = DEMO_GROUND,
     extent_km: float = DEFAULT_EXTENT_KM,
-    seed: int = 0,
+    seed: int = DEFAULT_SEED,
 ) -> DemoResult:
-    """Run the demo into ``directory``; ``say`` receives one line per step."""
-    out = Path(directory)
-    figures = out / "figures"
-    figures.mkdir(parents=True, exist_ok=True)
+    """Run the demo into ``directory``; ``say`` receives one line per step and its
+    results, indented."""
     started = time.perf_counter()
-    numbers: dict = {}
-
-    say(f"1/7 synthesising the world in {out / 'world'} ...")
-    world = synth(out / "world", seed=seed, ground=ground, extent_km=extent_km, progress=True)
-    say(
-        f"    {'reused' if world.reused else 'wrote'} {world.ground} ground, "
-        f"{world.overhead} overhead, {world.tiles} map images"
-    )
-
-    features = demo_features()
-    cnn = [f for f in features if f != "gist"]
-    say(
-        "2/7 ingesting with "
-        + ", ".join(features)
-        + (
-            ""
-            if cnn
-            else " (no converted CNN weights: run geovec weights convert to add CNN features)"
-        )
-    )
-    store = geovec.open(out / "db")
-    summary = geovec.ingest(store, world.manifest, features=features, progress=True)
-    say("    " + summary.line())
-    numbers["ingest"] = dataclasses.asdict(summary)
-
-    say(f"3/7 marking isolated ground images ({DEFAULT_RADIUS_M:g} m) ...")
-    iso = isolate(store, DEFAULT_RADIUS_M)
-    say(f"    {iso.isolated} of {iso.total} isolated")
-    numbers["isolation"] = iso.as_dict()
-
-    say("4/7 cross-view localisation of every isolated image ...")
-    evaluations = [evaluate(store, f) for f in features]
-    localisation_curves({e.feature: e.curve for e in evaluations}, figures / "curve.png")
-    numbers["crossview"] = [
-        {k: v for k, v in e.as_dict().items() if k != "curve"} for e in evaluations
-    ]
-    for e in evaluations:
-        say(f"    {e.summary()}")
-    main_feature = "places_fc8" if "places_fc8" in features else features[0]
-    test_ids = [
-        r["id"] for r in store.read("ground", ["id", "isolated"]).to_pylist() if r["isolated"]
-    ]
-    heatmaps = []
-    for ident in test_ids[:: max(1, len(test_ids) // 3)][:3]:
-        result = localize(store, ident=ident, feature=main_feature)
-        heatmaps.append(write_heatmap(result, figures / f"heatmap_{ident}.png"))
-
-    say("5/7 region classification (RBF SVM per feature) ...")
-    classes = classify(store, features)
-    say("    " + classes.table().replace("\n", "\n    "))
-    montages = write_montages(store, classes, figures)
-    numbers["classify"] = classes.as_dict()
-
-    say("6/7 land-cover PCA images ...")
-    landcover_images, numbers["landcover"] = [], []
-    for region in classes.regions:
-        lc = landcover(store, region, main_feature, truth=world.truth)
-        landcover_images.append(write_landcover(lc, figures / f"landcover_{region}.png"))
-        numbers["landcover"].append(lc.as_dict())
-        say(f"    {region}: class accuracy {lc.class_accuracy:.2f} (chance {lc.chance:.2f})")
-
-    say("7/7 aerial image-based search ...")
-    query = store.read("overhead", ["id", "path"]).to_pylist()[0]
-    hits = search(store, query["path"], main_feature, k=6)
-    search_png = write_montage(query["path"], hits, figures / "search.png")
-    numbers["search"] = {"query": query["id"], "results": [h.id for h in hits]}
-
-    numbers["seconds"] = round(time.perf_counter() - started, 1)
-    (out / "results.json").write_text(json.dumps(numbers, indent=1, default=str))
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    run = DemoRun(out, say, ground, extent_km, seed)
+    for number, step in enumerate(STEPS, 1):
+        run.step = f"{number}/{len(STEPS)}"
+        for line in filter(None, step(run).split("\n")):
+            say(f"    {line}")
+    run.numbers["seconds"] = round(time.perf_counter() - started, 1)
+    write_json(run.numbers, out / "results.json")
     report = write_report(
         out,
-        features,
-        numbers,
-        [figures / "curve.png", *heatmaps],
-        montages,
-        landcover_images,
-        search_png,
+        run.features,
+        run.numbers,
+        run.figures["crossview"],
+        run.figures["montages"],
+        run.figures["landcover"],
+        run.figures["search"][0],
     )
-    return DemoResult(report, features, numbers)
-
-
-def write_report(
-    out: Path, features, numbers, crossview_figs, montages, landcover_figs, search_fig
-) -> Path:
-    """DIR/report.html: every number and picture of the demo, relative links."""
-
-    def img(path: Path) -> str:
-        src = html.escape(str(Path(path).relative_to(out)))
-        return f'<img src="{src}" style="max-width:48%;margin:4px">'
-
-    rows = "".join(
-        f"<tr><td>{html.escape(c['feature'])}</td><td>{c['queries']}</td><td>{c['candidates']}</td>"
-        f"<td>{c['top_1_percent']:.3f}</td><td>{c['chance_top_1_percent']:.3f}</td>"
-        f"<td>{c['recall']['1']:.3f}</td><td>{c['recall']['5']:.3f}</td>"
-        f"<td>{c['recall']['10']:.3f}</td><td>{c['area_under_curve']:.3f}</td></tr>"
-        for c in numbers["crossview"]
-    )
-    cls = numbers["classify"]
-    cls_rows = "".join(
-        f"<tr><td>{html.escape(r['feature'])}</td><td>{r['accuracy']:.3f}</td></tr>"
-        for r in cls["results"]
-    )
-    lc_rows = "".join(
-        f"<tr><td>{html.escape(r['region'])}</td><td>{r['class_accuracy']:.3f}</td>"
-        f"<td>{r['chance']:.3f}</td></tr>"
-        for r in numbers["landcover"]
-    )
-    body = f"""<!doctype html><html><head><meta charset="utf-8"><title>geovec demo</title>
-<style>body{{font-family:sans-serif;max-width:1100px;margin:auto}}
-td,th{{padding:2px 10px;text-align:right}}</style></head><body>
-<h1>geovec demo on the synthetic world</h1>
-<p>Features: {html.escape(", ".join(features))}. Ingested {numbers["ingest"]["ingested"]} images
-({numbers["ingest"]["failed"]} failed). Isolated test set: {numbers["isolation"]["isolated"]} of
-{numbers["isolation"]["total"]} ground images within {numbers["isolation"]["radius_m"]:g} m.
-Total time {numbers["seconds"]} s.</p>
-<h2>Cross-view localisation (Section 4.3)</h2>
-<table><tr><th>feature</th><th>queries</th><th>candidates</th><th>top-1%</th>
-<th>chance</th><th>R@1</th><th>R@5</th><th>R@10</th><th>area under curve</th></tr>{rows}</table>
-<p>Random ranking would give the top-1% in the chance column and an area of 0.5.</p>
-{"".join(img(p) for p in crossview_figs)}
-<h2>Region classification (Table 1)</h2>
-<table><tr><th>feature</th><th>accuracy</th></tr>{cls_rows}</table><p>chance {cls["chance"]:.3f}</p>
-{"".join(img(p) for p in montages)}
-<h2>Land-cover PCA (Figure 7)</h2>
-<table><tr><th>region</th><th>nearest-centroid accuracy</th><th>chance</th></tr>{lc_rows}</table>
-{"".join(img(p) for p in landcover_figs)}
-<h2>Aerial image-based search (Figure 8)</h2>{img(search_fig)}
-</body></html>"""
-    path = out / "report.html"
-    path.write_text(body)
-    return path
+    return DemoResult(report, run.features, run.numbers)

@@ -33,7 +33,7 @@ def caffenet_caffemodel(tmp_path_factory, caffenet_caffe_params):
 @pytest.fixture(scope="session")
 def converted_weights_dir(tmp_path_factory, caffenet_caffemodel):
     """A weights directory holding converted caffenet and places205 weights."""
-    from geovec.weights import convert_caffemodel
+    from geovec.nets.convert import convert_caffemodel
 
     out = tmp_path_factory.mktemp("converted")
     convert_caffemodel(caffenet_caffemodel, "caffenet", out=out / "caffenet.safetensors")

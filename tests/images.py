@@ -54,8 +54,16 @@ def rational(value: float) -> TiffImagePlugin.IFDRational:
     return TiffImagePlugin.IFDRational(round(value * 10000), 10000)
 
 
-def write_gps_jpeg(path: Path, lon: float, lat: float, seed: int = 0, orientation: int = 1) -> Path:
-    """A JPEG whose EXIF GPS tags hold (lon, lat) as degrees/minutes/seconds rationals."""
+def write_gps_jpeg(
+    path: Path,
+    lon: float,
+    lat: float,
+    seed: int = 0,
+    orientation: int = 1,
+    image: Image.Image | None = None,
+) -> Path:
+    """An image (JPEG, or PNG by the suffix) whose EXIF GPS tags hold (lon, lat) as
+    degrees/minutes/seconds rationals; pixels from ``image`` or noise of ``seed``."""
     exif = Image.Exif()
     gps = exif.get_ifd(0x8825)
 
@@ -70,7 +78,7 @@ def write_gps_jpeg(path: Path, lon: float, lat: float, seed: int = 0, orientatio
     gps[3], gps[4] = ("E" if lon >= 0 else "W"), dms(lon)
     gps[6] = rational(120.0)  # altitude, ignored
     exif[0x0112] = orientation
-    noise_image(seed).save(path, exif=exif)
+    (image or noise_image(seed)).save(path, exif=exif)
     return path
 
 

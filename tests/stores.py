@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow as pa
 
 import geovec
-from geovec.store import BASE_SCHEMAS, feature_field, point_wkb, vectors_to_arrow
+from geovec.store.schema import BASE_SCHEMAS, feature_field, point_wkb, vectors_to_arrow
 
 
 def add_rows(store, view: str, rows: list[dict], features: dict[str, np.ndarray]) -> None:
@@ -38,3 +38,31 @@ def store_from_arrays(path, ground, overhead, tiles, feature="gist"):
                 {feature: np.array([v for _, v in items], np.float32)},
             )
     return store
+
+
+KNOWN_TILES = np.array([[0, 0], [1, 0], [2, 0], [3, 0]], np.float32)
+
+
+def known_store(tmp_path, isolated: bool = True):
+    """Four tiles along the equator, three training pairs, two isolated queries."""
+    lon = [0.0, 0.01, 0.02, 0.03]
+    tiles = [
+        ({"id": f"t{i}", "region": "r", "lon": lo, "lat": 0.0, "size_m": 480.0}, KNOWN_TILES[i])
+        for i, lo in enumerate(lon)
+    ]
+    train = [(f"a{i}", x, y) for i, (x, y) in enumerate([(10, 1), (20, 3), (30, 5)])]
+    ground = [
+        ({"id": i, "region": "r", "lon": 0.5, "lat": 0.5, "isolated": False}, [x, 0])
+        for i, x, _ in train
+    ]
+    overhead = [({"id": i, "region": "r", "lon": 0.5, "lat": 0.5}, [y, 0]) for i, _, y in train]
+    ground.append(
+        ({"id": "q1", "region": "r", "lon": 0.0101, "lat": 0.0005, "isolated": True}, [11, 0])
+    )
+    ground.append(
+        ({"id": "q2", "region": "r", "lon": 0.0199, "lat": -0.0005, "isolated": True}, [19, 0])
+    )
+    ground.append(({"id": "far", "region": "r", "lon": 0.5, "lat": 0.5, "isolated": True}, [19, 0]))
+    if not isolated:  # as ingested, before geovec isolate
+        ground = [({**row, "isolated": None}, vector) for row, vector in ground]
+    return store_from_arrays(tmp_path / "db", ground, overhead, tiles)

@@ -1,0 +1,236 @@
+"""Cross-view localisation (paper, Section 4.3) and its evaluation on the map protocol.
+
+For a ground query: its K nearest ground images of the training set (Euclidean, by the
+chosen feature), the mean of the same feature of their paired aerial (``overhead``)
+images, and the Euclidean distance from that mean to every ``map`` tile of the region.
+The rank of the true tile (the one whose footprint contains the query) is the number of
+candidates strictly closer than it, so ties do not hurt. The kernels are in
+:mod:`geovec.analyses.knn`, the metrics in :mod:`geovec.analyses.metrics`.
+
+>>> result = evaluate(demo_store, "gist")
+>>> result.queries, result.candidates
+(..., ...)
+>>> result.ranks.column_names
+['query_id', 'region', 'rank', 'candidates', 'true_tile']
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pyarrow as pa
+
+from geovec.analyses.defaults import DEFAULT_FEATURE, DEFAULT_NEIGHBORS
+from geovec.analyses.knn import neighbour_mean, take_rows, tile_ranks
+from geovec.analyses.metrics import (
+    area_under_curve,
+    chance_top_one_percent,
+    localisation_curve,
+    recall_at,
+    top_one_percent,
+)
+from geovec.analyses.regions import containing_tiles, region_frames
+from geovec.errors import GeovecError
+from geovec.store import Store
+
+RANK_SCHEMA = pa.schema(
+    [
+        pa.field("query_id", pa.string()),
+        pa.field("region", pa.string()),
+        pa.field("rank", pa.int64()),  # candidates strictly closer than the true tile
+        pa.field("candidates", pa.int64()),  # map tiles of the query's region
+        pa.field("true_tile", pa.string()),
+    ]
+)
+
+
+@dataclasses.dataclass
+class RegionData:
+    """One region's cross-view inputs, all by the same feature."""
+
+    region: str | None
+    crs: str  # the region's metric CRS (proj string)
+    isolated: int  # isolated ground images of the region, with or without a usable query
+    query_ids: list[str]
+    queries: np.ndarray
+    true_idx: np.ndarray
+    train_ids: list[str]
+    train_ground: np.ndarray
+    train_aerial: np.ndarray
+    tile_ids: list[str]
+    tiles: np.ndarray
+    tile_lonlat: np.ndarray
+
+
+@dataclasses.dataclass
+class Evaluation:
+    """Cross-view localisation results: the aggregates (JSON keys as in DESIGN.md) and the
+    per-query ``ranks`` (an Arrow table, :data:`RANK_SCHEMA`) they come from."""
+
+    feature: str
+    neighbors: int
+    queries: int
+    candidates: int
+    top_1_percent: float
+    recall: dict[str, float]
+    curve: list[list[float]]
+    regions: dict[str, dict]
+    skipped: int = 0  # isolated queries outside every tile footprint
+    chance_top_1_percent: float = 0.0  # what random ranking would score
+    area_under_curve: float = 0.0  # 0.5 for random ranking, 1 for perfect
+    ranks: pa.Table = dataclasses.field(default_factory=RANK_SCHEMA.empty_table, repr=False)
+
+    def summary(self) -> str:
+        """One line with the headline numbers beside what chance would give."""
+        return (
+            f"{self.feature}: top-1% {self.top_1_percent:.3f} (chance "
+            f"{self.chance_top_1_percent:.3f}), R@1 {self.recall['1']:.3f}, R@5 "
+            f"{self.recall['5']:.3f}, R@10 {self.recall['10']:.3f}, area under curve "
+            f"{self.area_under_curve:.3f} (chance 0.5); {self.queries} queries, "
+            f"{self.candidates} candidates"
+        )
+
+    def as_dict(self) -> dict:
+        """The aggregates, for JSON (the per-query ranks stay in :attr:`ranks`)."""
+        return {
+            f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "ranks"
+        }
+
+
+def _positions(ids: list[str]) -> dict[str, int]:
+    return {ident: i for i, ident in enumerate(ids)}
+
+
+def load_region_data(store: Store, feature: str, region: str | None = None) -> list[RegionData]:
+    """Queries (isolated ground), training pairs (non-isolated ground with an overhead
+    image) and tiles of each region, by ``feature``."""
+    for view in ("ground", "overhead", "map"):
+        if not store.count(view):
+            raise GeovecError(
+                f"{store.path} has no {view} images; cross-view needs all three views"
+            )
+        store.require_feature(view, feature)
+    ground = store.read("ground", ["id", "region", "isolated", "lon", "lat"]).to_pylist()
+    if all(r["isolated"] is None for r in ground):
+        raise GeovecError(
+            f"no test set yet: isolate the test images first (geovec isolate {store.path})"
+        )
+    g_ids, g_vec = store.vectors("ground", feature)
+    o_ids, o_vec = store.vectors("overhead", feature)
+    m_ids, m_vec = store.vectors("map", feature)
+    g_at, o_at, m_at = _positions(g_ids), _positions(o_ids), _positions(m_ids)
+    maps = store.read("map", ["id", "region", "lon", "lat"]).to_pylist()
+    with store.cursor() as con:
+        frames = region_frames(con)
+        out = []
+        for reg, crs in frames:
+            if region is not None and reg != region:
+                continue
+            rows = [r for r in ground if r["region"] == reg]
+            true_tile = containing_tiles(
+                con, reg, crs, [(r["id"], r["lon"], r["lat"]) for r in rows if r["isolated"]]
+            )
+            tiles = [m for m in maps if m["region"] == reg and m["id"] in m_at]
+            tile_pos = {m["id"]: i for i, m in enumerate(tiles)}
+            queries = [
+                r["id"]
+                for r in rows
+                if r["isolated"] and r["id"] in g_at and true_tile.get(r["id"]) in tile_pos
+            ]
+            train = [
+                r["id"]
+                for r in rows
+                if r["isolated"] is False and r["id"] in g_at and r["id"] in o_at
+            ]
+            out.append(
+                RegionData(
+                    region=reg,
+                    crs=crs,
+                    isolated=sum(1 for r in rows if r["isolated"]),
+                    query_ids=queries,
+                    queries=take_rows(g_vec, [g_at[i] for i in queries]),
+                    true_idx=np.array([tile_pos[true_tile[i]] for i in queries], np.int64),
+                    train_ids=train,
+                    train_ground=take_rows(g_vec, [g_at[i] for i in train]),
+                    train_aerial=take_rows(o_vec, [o_at[i] for i in train]),
+                    tile_ids=[m["id"] for m in tiles],
+                    tiles=take_rows(m_vec, [m_at[m["id"]] for m in tiles]),
+                    tile_lonlat=np.array([[m["lon"], m["lat"]] for m in tiles]),
+                )
+            )
+    if region is not None and not out:
+        raise GeovecError(f"no region {region!r} in {store.path}")
+    return out
+
+
+def evaluate(
+    store: Store,
+    feature: str = DEFAULT_FEATURE,
+    *,
+    neighbors: int = DEFAULT_NEIGHBORS,
+    region: str | None = None,
+) -> Evaluation:
+    """Rank every isolated ground image's true tile among its region's map tiles: the
+    curve, top-1 %, recall@1/5/10, and the per-query ranks.
+
+    Args:
+      feature: the feature column used for every view (paper: ``places_fc8``).
+      neighbors: K nearest training ground images averaged (paper: 30).
+      region: only this region (default: every region).
+    """
+    if neighbors < 1:
+        raise GeovecError(f"neighbors must be at least 1, got {neighbors}")
+    data = load_region_data(store, feature, region)
+    all_ranks, all_n, per_region, tables = [], [], {}, []
+    for d in data:
+        n = len(d.tile_ids)
+        ranks = np.zeros(0, np.int64)
+        if len(d.query_ids) and len(d.train_ids) and n:
+            predicted = neighbour_mean(d.queries, d.train_ground, d.train_aerial, neighbors)
+            ranks = tile_ranks(predicted, d.tiles, d.true_idx)
+        all_ranks.append(ranks)
+        all_n.append(np.full(len(ranks), n))
+        tables.append(_rank_rows(d, ranks))
+        per_region[str(d.region)] = {
+            "queries": len(ranks),
+            "candidates": n,
+            "training": len(d.train_ids),
+            "top_1_percent": top_one_percent(ranks, n),
+            "recall": recall_at(ranks),
+            "median_rank": float(np.median(ranks)) if len(ranks) else None,
+        }
+    ranks = np.concatenate(all_ranks) if all_ranks else np.zeros(0, np.int64)
+    counts = np.concatenate(all_n) if all_n else np.zeros(0, np.int64)
+    if len(ranks) == 0:
+        raise GeovecError("no isolated query has a feature, a training set and a containing tile")
+    curve = localisation_curve(ranks, counts)
+    return Evaluation(
+        feature=feature,
+        neighbors=neighbors,
+        queries=len(ranks),
+        candidates=int(sum(len(d.tile_ids) for d in data)),
+        top_1_percent=top_one_percent(ranks, counts),
+        recall=recall_at(ranks),
+        curve=curve,
+        regions=per_region,
+        skipped=sum(d.isolated for d in data) - len(ranks),
+        chance_top_1_percent=chance_top_one_percent(counts),
+        area_under_curve=area_under_curve(curve),
+        ranks=pa.concat_tables(tables) if tables else RANK_SCHEMA.empty_table(),
+    )
+
+
+def _rank_rows(d: RegionData, ranks: np.ndarray) -> pa.Table:
+    """One row per ranked query of a region (:data:`RANK_SCHEMA`)."""
+    queries = d.query_ids[: len(ranks)]
+    return pa.table(
+        {
+            "query_id": queries,
+            "region": [d.region] * len(queries),
+            "rank": pa.array(ranks, pa.int64()),
+            "candidates": pa.array([len(d.tile_ids)] * len(queries), pa.int64()),
+            "true_tile": [d.tile_ids[i] for i in d.true_idx[: len(ranks)]],
+        },
+        schema=RANK_SCHEMA,
+    )

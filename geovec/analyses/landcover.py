@@ -1,0 +1,161 @@
+"""Land-cover visualisation (paper, Figure 7): PCA of a feature over every map tile of a
+region; the top three components become R, G, B (each scaled to [0, 1]) and are filled in
+between tile centres by natural-neighbour (Sibson) interpolation in the region's metric
+frame (:mod:`geovec.analyses.interpolate`).
+
+>>> result = landcover(demo_store, "gist", region="charleston", truth=demo_world.truth)
+>>> result.image.shape[2], result.class_accuracy > result.chance
+(3, True)
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+from pathlib import Path
+
+import jax.numpy as jnp
+import numpy as np
+from pyproj import Transformer
+from scipy.spatial import cKDTree
+
+from geovec.analyses.defaults import DEFAULT_FEATURE, DEFAULT_PIXELS_PER_TILE
+from geovec.analyses.interpolate import natural_neighbour
+from geovec.errors import GeovecError
+from geovec.geo.grid import local_crs
+from geovec.store import Store
+
+
+def pca(x: np.ndarray, components: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Scores (N, components) and explained variance ratios, by SVD of the centred data (JAX)."""
+    x = jnp.asarray(x, jnp.float32)
+    centred = x - x.mean(axis=0)
+    u, s, _ = jnp.linalg.svd(centred, full_matrices=False)
+    scores = u[:, :components] * s[:components]
+    ratio = (s**2 / jnp.maximum(jnp.sum(s**2), 1e-30))[:components]
+    return np.asarray(scores), np.asarray(ratio)
+
+
+@dataclasses.dataclass
+class TrueCover:
+    """The true land-cover class around each pixel of the image (its nearest tile's)."""
+
+    classes: list[str]  # class names, sorted
+    grid: np.ndarray = dataclasses.field(repr=False)  # (H, W) int, index into classes
+    colours: dict[str, str] = dataclasses.field(default_factory=dict)  # class -> "#rrggbb"
+
+
+@dataclasses.dataclass
+class LandcoverResult:
+    """The synthetic land-cover image and how well its colours separate true classes."""
+
+    region: str
+    feature: str
+    tiles: int
+    explained_variance: list[float]
+    image: np.ndarray = dataclasses.field(repr=False)  # (H, W, 3) float in [0, 1], north up
+    class_accuracy: float | None = None  # nearest-centroid, leave-one-out, component space
+    chance: float | None = None
+    truth: TrueCover | None = dataclasses.field(default=None, repr=False)
+
+    def as_dict(self) -> dict:
+        return {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if f.name not in ("image", "truth")
+        }
+
+
+def read_truth(path: str | Path) -> tuple[dict[str, str], dict[str, str]]:
+    """({id: land-cover class}, {class: "#rrggbb"}) from a CSV with ``id`` and
+    ``landcover`` columns and an optional ``colour`` column (``geovec synth`` writes
+    truth.csv so)."""
+    try:
+        with open(path, newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GeovecError(f"{path}: cannot read the truth file ({exc})") from None
+    if not rows or not {"id", "landcover"} <= set(rows[0]):
+        raise GeovecError(f"{path}: a truth file is a CSV with id and landcover columns")
+    classes = {r["id"]: r["landcover"] for r in rows}
+    colours = {r["landcover"]: r["colour"] for r in rows if r.get("colour")}
+    return classes, colours
+
+
+def _class_accuracy(scores: np.ndarray, labels: list[str]) -> tuple[float, float]:
+    from sklearn.model_selection import LeaveOneOut, cross_val_score
+    from sklearn.neighbors import NearestCentroid
+
+    y = np.asarray(labels)
+    keep = np.isin(y, [c for c in set(labels) if labels.count(c) >= 2])
+    y, x = y[keep], scores[keep]
+    _, counts = np.unique(y, return_counts=True)
+    acc = cross_val_score(NearestCentroid(), x, y, cv=LeaveOneOut()).mean()
+    return float(acc), float(counts.max() / counts.sum())
+
+
+def _region_tiles(store: Store, feature: str, region: str | None):
+    """(region, tile rows with lon/lat, their feature matrix) of one region."""
+    store.require_feature("map", feature)
+    meta = store.read("map", ["id", "region", "lon", "lat"]).to_pylist()
+    regions = sorted({m["region"] for m in meta}, key=str)
+    if region is None:
+        if len(regions) > 1:
+            names = ", ".join(map(str, regions))
+            raise GeovecError(f"the store has several regions ({names}): say which region")
+        region = regions[0]
+    rows = [m for m in meta if m["region"] == region]
+    if len(rows) < 4:
+        raise GeovecError(f"region {region!r} has {len(rows)} map tiles; PCA needs at least 4")
+    ids, vectors = store.vectors("map", feature)
+    at = {ident: i for i, ident in enumerate(ids)}
+    rows = [m for m in rows if m["id"] in at]
+    return region, rows, vectors[[at[m["id"]] for m in rows]]
+
+
+def landcover(
+    store: Store,
+    feature: str = DEFAULT_FEATURE,
+    *,
+    region: str | None = None,
+    truth: str | Path | None = None,
+    pixels_per_tile: int = DEFAULT_PIXELS_PER_TILE,
+) -> LandcoverResult:
+    """PCA image of ``feature`` over the region's map tiles (see the module docstring).
+
+    Args:
+      region: the region (needed when the store has several).
+      truth: a CSV with id and landcover columns (``geovec synth`` writes truth.csv); when
+        given, reports nearest-centroid accuracy of the classes in component space and
+        keeps the true map (:class:`TrueCover`) for the figure.
+    """
+    region, rows, x = _region_tiles(store, feature, region)
+    scores, ratio = pca(x)
+    lo, hi = scores.min(axis=0), scores.max(axis=0)
+    rgb = (scores - lo) / np.where(hi > lo, hi - lo, 1.0)
+
+    lon = np.array([m["lon"] for m in rows])
+    lat = np.array([m["lat"] for m in rows])
+    to_xy = Transformer.from_crs("EPSG:4326", local_crs(lon.mean(), lat.mean()), always_xy=True)
+    sx, sy = to_xy.transform(lon, lat)
+    sites = np.column_stack([sx, sy])
+    spacing = np.median(cKDTree(sites).query(sites, 2)[0][:, 1])
+    step = spacing / pixels_per_tile
+    xs = np.arange(sx.min() - spacing / 2 + step / 2, sx.max() + spacing / 2, step)
+    ys = np.arange(sy.max() + spacing / 2 - step / 2, sy.min() - spacing / 2, -step)
+    gx, gy = np.meshgrid(xs, ys)
+    points = np.column_stack([gx.ravel(), gy.ravel()])
+    image = natural_neighbour(sites, rgb, points)
+    image = np.clip(image.reshape(len(ys), len(xs), 3), 0, 1)
+
+    result = LandcoverResult(str(region), feature, len(rows), [float(r) for r in ratio], image)
+    if truth:
+        classes, colours = read_truth(truth)
+        labels = [classes.get(m["id"]) for m in rows]
+        if all(labels):
+            result.class_accuracy, result.chance = _class_accuracy(scores, labels)
+            names = sorted(set(labels))
+            index = np.array([names.index(c) for c in labels])
+            nearest = cKDTree(sites).query(points)[1]
+            result.truth = TrueCover(names, index[nearest].reshape(gx.shape), colours)
+    return result

@@ -1,0 +1,117 @@
+"""Aerial image-based search (paper, Figure 8): the nearest overhead images to an aerial
+image, by LanceDB vector search (Euclidean), optionally restricted to a bbox or a radius
+(pushed down as a prefilter), and the ground images paired with them.
+
+>>> hits = search(demo_store, "gist", image=demo_aerial, k=3)
+>>> len(hits), hits[0].distance
+(3, 0.0)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
+from geovec.analyses.defaults import DEFAULT_FEATURE, DEFAULT_K
+from geovec.errors import GeovecError
+from geovec.geo.bounds import Bbox, Near, as_bbox, as_near, haversine_m
+from geovec.store import Store
+from geovec.store.filters import bbox_filter, id_filter
+
+
+@dataclasses.dataclass
+class SearchHit:
+    """One nearest overhead image and its paired ground image. lon/lat decimal degrees;
+    distance Euclidean, in feature units."""
+
+    id: str
+    distance: float
+    lon: float
+    lat: float
+    region: str | None
+    overhead_path: str
+    ground_path: str | None
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _nearest_rows(store: Store, vector: np.ndarray, feature: str, k: int, where, near):
+    """The k nearest overhead rows, inside ``near`` when given: the box around the circle
+    is a prefilter, the circle itself is checked on the rows, fetching more until k are
+    inside or none are left."""
+    limit = k
+    while True:
+        query = store.table("overhead").search(vector, vector_column_name=feature)
+        query = query.distance_type("l2").select(
+            ["id", "lon", "lat", "region", "path", "_distance"]
+        )
+        if where:
+            query = query.where(where, prefilter=True)
+        rows = query.limit(limit).to_arrow().to_pylist()
+        if near is None:
+            return rows
+        inside = [
+            r for r in rows if haversine_m(near.lon, near.lat, r["lon"], r["lat"]) <= near.radius_m
+        ]
+        if len(inside) >= k or len(rows) < limit:
+            return inside[:k]
+        limit *= 4
+
+
+def search(
+    store: Store,
+    feature: str = DEFAULT_FEATURE,
+    *,
+    image: str | Path | None = None,
+    vector: np.ndarray | None = None,
+    k: int = DEFAULT_K,
+    bbox: Bbox | tuple | str | None = None,
+    near: Near | tuple | str | None = None,
+) -> list[SearchHit]:
+    """The ``k`` overhead images nearest to an aerial image file (its ``feature`` is
+    extracted) or to a feature ``vector``, nearest first.
+
+    Args:
+      bbox: only within this box (west, south, east, north; decimal degrees).
+      near: only within a circle (lon, lat in decimal degrees, radius in metres).
+    """
+    if (image is None) == (vector is None):
+        raise GeovecError("give an aerial image file or a feature vector (one of them)")
+    if k < 1:
+        raise GeovecError(f"k must be at least 1, got {k}")
+    dim = store.require_feature("overhead", feature)
+    if vector is None:
+        vector = _image_vector(Path(image), feature)
+    vector = np.asarray(vector, np.float32).reshape(-1)
+    if len(vector) != dim:
+        raise GeovecError(f"the query vector has {len(vector)} values; {feature} has {dim}")
+    box = as_bbox(bbox) if bbox is not None else None
+    circle = as_near(near) if near is not None else None
+    clauses = [bbox_filter(*b) for b in (box, circle.bbox() if circle else None) if b]
+    rows = _nearest_rows(store, vector, feature, k, " AND ".join(clauses) or None, circle)
+    ground = {}
+    if rows and store.has("ground"):
+        chosen = store.read("ground", ["id", "path"], id_filter(r["id"] for r in rows))
+        ground = {g["id"]: g["path"] for g in chosen.to_pylist()}
+    return [
+        SearchHit(
+            r["id"],
+            float(np.sqrt(max(r["_distance"], 0.0))),
+            r["lon"],
+            r["lat"],
+            r["region"],
+            r["path"],
+            ground.get(r["id"]),
+        )
+        for r in rows
+    ]
+
+
+def _image_vector(image: Path, feature: str) -> np.ndarray:
+    from geovec.features.decode import load_rgb
+    from geovec.features.extract import FeatureExtractor
+
+    return FeatureExtractor([feature], batch_size=1).extract([load_rgb(image)])[feature][0]

@@ -1,0 +1,207 @@
+"""The paper's analyses on the command line: ``isolate``, ``evaluate``, ``localize``,
+``search``, ``classify`` and ``landcover``. Each calls one library function and prints its
+result (``--json``: one JSON object); files are written by :mod:`geovec.report.results`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from geovec.analyses.defaults import (
+    DEFAULT_FEATURE,
+    DEFAULT_K,
+    DEFAULT_NEIGHBORS,
+    DEFAULT_RADIUS_M,
+    DEFAULT_TOP,
+    DEFAULT_TRAIN_PER_REGION,
+)
+from geovec.cli.app import (
+    DbArgument,
+    FeatureOption,
+    JsonOption,
+    NeighborsOption,
+    app,
+    command,
+    echo_lines,
+    open_existing,
+    print_json,
+    split_list,
+)
+
+RegionOption = Annotated[
+    str | None, typer.Option(help="Region (needed when the store has several).")
+]
+
+
+@command(app, "isolate")
+def isolate_command(
+    db: DbArgument,
+    radius_m: Annotated[float, typer.Option(help="Isolation radius in metres.")] = DEFAULT_RADIUS_M,
+    as_json: JsonOption = False,
+) -> None:
+    """Mark ground images with no other ground image within R metres (the test set)."""
+    import geovec
+    from geovec.report.terminal import isolation_lines
+
+    result = geovec.isolate(open_existing(db), radius_m=radius_m)
+    if as_json:
+        print_json(result.as_dict())
+    else:
+        echo_lines(isolation_lines(result))
+
+
+@command(app, "evaluate")
+def evaluate_command(
+    db: DbArgument,
+    feature: Annotated[
+        str, typer.Option(help="Feature(s), comma-separated, e.g. places_fc8,gist.")
+    ] = DEFAULT_FEATURE,
+    neighbors: NeighborsOption = DEFAULT_NEIGHBORS,
+    region: Annotated[str | None, typer.Option(help="Only this region.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for results JSON, per-query ranks and curve PNG.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Cross-view localisation of every isolated image: ranks, curve, top-1 %, recall."""
+    import geovec
+    from geovec.report.results import write_evaluations
+
+    store = open_existing(db)
+    results = [
+        geovec.evaluate(store, f, neighbors=neighbors, region=region) for f in split_list(feature)
+    ]
+    if out:
+        write_evaluations(results, out)
+    if as_json:
+        print_json(results[0].as_dict() if len(results) == 1 else [r.as_dict() for r in results])
+        return
+    echo_lines([r.summary() for r in results])
+    if out:
+        typer.echo(f"wrote {out / 'curve.png'} and per-query ranks in {out}")
+
+
+@command(app, "localize")
+def localize_command(
+    db: DbArgument,
+    ground_image: Annotated[Path | None, typer.Argument(help="Ground image file.")] = None,
+    id: Annotated[str | None, typer.Option(help="A stored ground image instead of a file.")] = None,
+    feature: FeatureOption = DEFAULT_FEATURE,
+    neighbors: NeighborsOption = DEFAULT_NEIGHBORS,
+    region: RegionOption = None,
+    top: Annotated[int, typer.Option(help="Best tiles to list.")] = DEFAULT_TOP,
+    heatmap: Annotated[Path | None, typer.Option(help="Write the tile-score heatmap PNG.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Rank the map tiles for one ground image; best tiles with lon/lat, and a heatmap."""
+    import geovec
+    from geovec.report.results import write_heatmap
+    from geovec.report.terminal import localization_lines
+
+    result = geovec.localize(
+        open_existing(db),
+        feature,
+        image=ground_image,
+        id=id,
+        neighbors=neighbors,
+        region=region,
+        top=top,
+    )
+    if heatmap:
+        write_heatmap(result, heatmap)
+    if as_json:
+        print_json(result.as_dict())
+        return
+    echo_lines(localization_lines(result, top))
+    if heatmap:
+        typer.echo(f"wrote {heatmap}")
+
+
+@command(app, "search")
+def search_command(
+    db: DbArgument,
+    aerial_image: Annotated[Path, typer.Argument(help="Aerial image to search with.")],
+    feature: FeatureOption = DEFAULT_FEATURE,
+    k: Annotated[int, typer.Option(help="Number of nearest aerial images.")] = DEFAULT_K,
+    bbox: Annotated[str | None, typer.Option(help="Only within W,S,E,N (decimal degrees).")] = None,
+    near: Annotated[
+        str | None, typer.Option(help="Only within LON,LAT,RADIUS_M of a point.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the montage PNG here.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Aerial image-based search: nearest aerial images and their ground photos."""
+    import geovec
+    from geovec.geo.bounds import parse_bbox, parse_near
+    from geovec.report.results import write_search_montage
+    from geovec.report.terminal import search_lines
+
+    hits = geovec.search(
+        open_existing(db),
+        feature,
+        image=aerial_image,
+        k=k,
+        bbox=parse_bbox(bbox) if bbox else None,
+        near=parse_near(near) if near else None,
+    )
+    if out:
+        write_search_montage(aerial_image, hits, out)
+    if as_json:
+        results = [h.as_dict() for h in hits]
+        print_json({"query": str(aerial_image), "feature": feature, "results": results})
+        return
+    echo_lines(search_lines(hits))
+    if out:
+        typer.echo(f"wrote {out}")
+
+
+@command(app, "classify")
+def classify_command(
+    db: DbArgument,
+    feature: Annotated[
+        str | None, typer.Option(help="Features, comma-separated (default: all stored).")
+    ] = None,
+    train_per_region: Annotated[
+        int, typer.Option(help="Training images per region.")
+    ] = DEFAULT_TRAIN_PER_REGION,
+    out: Annotated[Path | None, typer.Option(help="Folder for montages and JSON.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Region classification with an RBF SVM per feature (paper Table 1), with montages."""
+    import geovec
+    from geovec.report.results import write_classification
+
+    store = open_existing(db)
+    result = geovec.classify(store, split_list(feature), train_per_region=train_per_region)
+    if out:
+        write_classification(store, result, out)
+    if as_json:
+        print_json(result.as_dict())
+    else:
+        typer.echo(result.table())
+
+
+@command(app, "landcover")
+def landcover_command(
+    db: DbArgument,
+    out: Annotated[Path, typer.Option(help="PNG to write.")],
+    region: RegionOption = None,
+    feature: FeatureOption = DEFAULT_FEATURE,
+    truth: Annotated[
+        Path | None, typer.Option(help="CSV with id,landcover (synth's truth.csv).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """PCA of a feature over the map tiles as RGB, natural-neighbour filled (Figure 7)."""
+    import geovec
+    from geovec.report.results import write_landcover
+    from geovec.report.terminal import landcover_line
+
+    result = geovec.landcover(open_existing(db), feature, region=region, truth=truth)
+    write_landcover(result, out)
+    if as_json:
+        print_json({**result.as_dict(), "out": str(out)})
+        return
+    echo_lines([landcover_line(result), f"wrote {out}"])

@@ -1,0 +1,139 @@
+"""Commands that bring data in or make it: ``ingest``, ``extract``, ``synth``, ``grid``,
+``cutouts``, and ``sql`` over what is stored."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from geovec import DEFAULT_BATCH_SIZE
+from geovec.cli.app import DbArgument, app, command, open_existing, split_list
+from geovec.geo.cutouts import CUTOUT_FOV, CUTOUT_SIZE, SIDE_HEADINGS
+from geovec.geo.grid import TILE_M
+from geovec.synthetic import DEFAULT_EXTENT_KM, DEFAULT_GROUND, DEFAULT_SEED
+
+FeaturesOption = Annotated[
+    str | None,
+    typer.Option(help="Comma-separated features, e.g. gist,places_fc8,imagenet_fc7."),
+]
+BatchOption = Annotated[int, typer.Option(help="Images per forward pass.")]
+
+
+@command(app, "ingest")
+def ingest_command(
+    db: Annotated[Path, typer.Argument(help="Database directory (created if new).")],
+    source: Annotated[
+        Path, typer.Argument(help="Manifest (.csv, .parquet, .geojson) or folder of images.")
+    ],
+    view: Annotated[
+        str | None, typer.Option(help="ground, overhead or map (default: the manifest's).")
+    ] = None,
+    features: FeaturesOption = None,
+    batch_size: BatchOption = DEFAULT_BATCH_SIZE,
+    outdoor_only: Annotated[
+        bool, typer.Option(help="Drop ground images Places205 calls indoor (needs weights).")
+    ] = False,
+) -> None:
+    """Ingest images with locations: decode, extract features, append to LanceDB."""
+    import geovec
+    from geovec.features.names import default_features
+
+    chosen = split_list(features) or default_features()
+    typer.echo(f"features: {', '.join(chosen)}", err=True)
+    summary = geovec.ingest(
+        geovec.open(db),
+        source,
+        view=view,
+        features=chosen,
+        batch_size=batch_size,
+        progress=True,
+        outdoor_only=outdoor_only,
+    )
+    typer.echo(summary.line())
+
+
+@command(app, "extract")
+def extract_command(
+    db: DbArgument,
+    features: Annotated[str, typer.Option(help="Comma-separated features to fill in.")],
+    view: Annotated[str | None, typer.Option(help="Only this view (default: all).")] = None,
+    batch_size: BatchOption = DEFAULT_BATCH_SIZE,
+) -> None:
+    """Compute feature columns that stored rows lack (e.g. add imagenet_fc7 later)."""
+    import geovec
+
+    summary = geovec.extract_missing(
+        open_existing(db), features, view=view, batch_size=batch_size, progress=True
+    )
+    typer.echo(summary.line("extracted"))
+
+
+@command(app, "sql")
+def sql_command(
+    db: DbArgument,
+    query: Annotated[str, typer.Argument(help="DuckDB SQL; tables by name, spatial loaded.")],
+    format: Annotated[str, typer.Option(help="table, csv or json.")] = "table",
+    write: Annotated[bool, typer.Option(help="Allow statements that change the tables.")] = False,
+) -> None:
+    """Run ad hoc DuckDB SQL over the tables (ground, overhead, map, failures)."""
+    from geovec.report.terminal import format_table
+
+    with open_existing(db) as store:
+        typer.echo(format_table(store.sql_table(query, write=write), format))
+
+
+@command(app, "synth")
+def synth_command(
+    directory: Annotated[Path, typer.Argument(help="Folder to write the world into.")],
+    seed: Annotated[
+        int, typer.Option(help="Random seed; the same seed gives the same world.")
+    ] = DEFAULT_SEED,
+    ground: Annotated[int, typer.Option(help="Ground locations per region.")] = DEFAULT_GROUND,
+    extent_km: Annotated[
+        float, typer.Option(help="Side of each square region, km.")
+    ] = DEFAULT_EXTENT_KM,
+) -> None:
+    """Write the synthetic two-region world: land cover, tiles, photos, manifests."""
+    import geovec
+
+    summary = geovec.synth(directory, seed=seed, ground=ground, extent_km=extent_km, progress=True)
+    typer.echo(summary.line())
+
+
+@command(app, "grid")
+def grid_command(
+    bbox: Annotated[str, typer.Option(help="Region as W,S,E,N in decimal degrees.")],
+    tile_m: Annotated[float, typer.Option(help="Tile side in metres.")] = TILE_M,
+    spacing_m: Annotated[
+        float | None, typer.Option(help="Distance between centres, m (default: tile side).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Write CSV here (default: stdout).")] = None,
+) -> None:
+    """Aerial reference grid: tile centres (lon, lat) and footprints over a bbox."""
+    from geovec.geo.bounds import parse_bbox
+    from geovec.geo.grid import reference_grid
+
+    grid = reference_grid(parse_bbox(bbox), tile_m, spacing_m)
+    text = grid.to_csv(out)
+    typer.echo(f"wrote {len(grid)} tiles to {out}" if out else text.rstrip("\n"))
+
+
+@command(app, "cutouts")
+def cutouts_command(
+    panoramas: Annotated[list[Path], typer.Argument(help="Equirectangular panoramas (2:1).")],
+    out: Annotated[Path, typer.Option(help="Folder for the perspective views.")],
+    headings: Annotated[
+        str, typer.Option(help="Headings relative to the car, degrees, comma-separated.")
+    ] = ",".join(f"{h:g}" for h in SIDE_HEADINGS),
+    size: Annotated[str, typer.Option(help="Width x height in pixels.")] = "{}x{}".format(
+        *CUTOUT_SIZE
+    ),
+    fov: Annotated[float, typer.Option(help="Horizontal field of view, degrees.")] = CUTOUT_FOV,
+) -> None:
+    """Cut perspective views (default: the two side-facing 800x600) from panoramas."""
+    from geovec.geo.cutouts import parse_headings, parse_size, write_cutouts
+
+    written = write_cutouts(panoramas, out, parse_headings(headings), parse_size(size), fov)
+    typer.echo(f"wrote {len(written)} views to {out}")

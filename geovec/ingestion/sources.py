@@ -1,0 +1,148 @@
+"""Where images and their locations come from: manifests (CSV, Parquet, GeoJSON) and
+folders of images located by their EXIF GPS tags.
+
+A manifest row names an image (``id``, ``path``, ``view``, ``lon``, ``lat``, ``region``;
+optional ``source``, ``pair``, ``split``, ``size_m``); paths are relative to the manifest's
+folder. Each row is validated on its own: a bad one becomes a failure and the rest go on.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from geovec.errors import ManifestError
+from geovec.ingestion.exif import read_folder
+from geovec.ingestion.records import Failure, Record
+from geovec.store.schema import VIEWS
+
+REQUIRED = ("id", "path", "lon", "lat")
+OPTIONAL = ("view", "region", "source", "pair", "split", "size_m")
+
+
+def read_source(source: str | Path, view: str | None = None) -> tuple[list[Record], list[Failure]]:
+    """Records and failures from a manifest file or an image folder.
+
+    Args:
+      source: a .csv, .parquet or .geojson manifest, or a folder of images with EXIF GPS.
+      view: keep only this view (manifests); the view of every image (folders, default
+        ground).
+    """
+    source = Path(source)
+    if view is not None and view not in VIEWS:
+        raise ManifestError(f"unknown view {view!r}; choose from {', '.join(VIEWS)}")
+    if source.is_dir():
+        return read_folder(source, view or "ground")
+    if not source.is_file():
+        raise ManifestError(f"{source}: no such manifest or folder")
+    rows = _manifest_rows(source)
+    records, failures = validate_rows(rows, source.parent)
+    if view is not None:
+        records = [r for r in records if r.view == view]
+        failures = [f for f in failures if f.view in (view, "?")]
+    return records, failures
+
+
+def _manifest_rows(path: Path) -> list[dict]:
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            table = pacsv.read_csv(
+                path,
+                convert_options=pacsv.ConvertOptions(
+                    column_types={
+                        c: pa.string()
+                        for c in ("id", "path", "region", "source", "pair", "split", "view")
+                    }
+                ),
+            )
+            return table.to_pylist()
+        if suffix == ".parquet":
+            return pq.read_table(path).to_pylist()
+        if suffix in (".geojson", ".json"):
+            return _geojson_rows(path)
+    except (pa.ArrowInvalid, OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ManifestError(f"{path}: cannot read the manifest ({exc})") from exc
+    raise ManifestError(f"{path}: a manifest must be .csv, .parquet or .geojson")
+
+
+def _geojson_rows(path: Path) -> list[dict]:
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    if doc.get("type") != "FeatureCollection":
+        raise ManifestError(f"{path}: GeoJSON manifests are FeatureCollections of points")
+    rows = []
+    for feature in doc.get("features", []):
+        props = dict(feature.get("properties") or {})
+        geometry = feature.get("geometry") or {}
+        coords = geometry.get("coordinates") if geometry.get("type") == "Point" else None
+        props["lon"], props["lat"] = (
+            (coords[0], coords[1]) if coords and len(coords) >= 2 else (None, None)
+        )
+        rows.append(props)
+    return rows
+
+
+def _coordinate(value, low: float, high: float, name: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} {value!r} is not a number") from None
+    if not math.isfinite(number) or not low <= number <= high:
+        raise ValueError(f"{name} {value!r} is outside [{low:g}, {high:g}]")
+    return number
+
+
+def validate_rows(rows: list[dict], base: Path) -> tuple[list[Record], list[Failure]]:
+    """Check manifest rows one by one; paths resolved against ``base``."""
+    if rows:
+        missing = [c for c in REQUIRED if c not in rows[0]]
+        if missing:
+            raise ManifestError(f"manifest lacks the column(s) {', '.join(missing)}")
+    records, failures, seen = [], [], set()
+    for number, row in enumerate(rows, start=1):
+        view = str(row.get("view") or "ground")
+        where = str(row.get("path") or f"row {number}")
+        try:
+            if view not in VIEWS:
+                raise ValueError(f"unknown view {view!r}")
+            ident = str(row.get("id") or "").strip()
+            if not ident:
+                raise ValueError("empty id")
+            if (view, ident) in seen:
+                raise ValueError(f"id {ident!r} repeated in view {view}")
+            if not row.get("path"):
+                raise ValueError("empty path")
+            lon = _coordinate(row.get("lon"), -180, 180, "lon")
+            lat = _coordinate(row.get("lat"), -90, 90, "lat")
+            path = (base / str(row["path"])).resolve()
+            if not path.is_file():
+                raise ValueError("file not found" if not path.exists() else "not a file")
+        except ValueError as exc:
+            failures.append(Failure(where, view, "manifest", str(exc)))
+            continue
+        seen.add((view, ident))
+        size = row.get("size_m")
+        records.append(
+            Record(
+                id=ident,
+                path=path,
+                view=view,
+                lon=lon,
+                lat=lat,
+                region=_text(row.get("region")),
+                source=_text(row.get("source")),
+                pair=_text(row.get("pair")),
+                split=_text(row.get("split")),
+                size_m=float(size) if size not in (None, "") else None,
+            )
+        )
+    return records, failures
+
+
+def _text(value) -> str | None:
+    return None if value is None or value == "" else str(value)

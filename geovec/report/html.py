@@ -1,0 +1,59 @@
+"""The demo's report: one HTML page with every number and picture, relative links, no
+scripts, nothing fetched."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+
+def write_report(
+    out: Path, features, numbers, crossview_figs, montages, landcover_figs, search_fig
+) -> Path:
+    """DIR/report.html: every number and picture of the demo, relative links."""
+
+    def img(path: Path) -> str:
+        src = html.escape(str(Path(path).relative_to(out)))
+        return f'<img src="{src}" style="max-width:48%;margin:4px">'
+
+    rows = "".join(
+        f"<tr><td>{html.escape(c['feature'])}</td><td>{c['queries']}</td><td>{c['candidates']}</td>"
+        f"<td>{c['top_1_percent']:.3f}</td><td>{c['chance_top_1_percent']:.3f}</td>"
+        f"<td>{c['recall']['1']:.3f}</td><td>{c['recall']['5']:.3f}</td>"
+        f"<td>{c['recall']['10']:.3f}</td><td>{c['area_under_curve']:.3f}</td></tr>"
+        for c in numbers["crossview"]
+    )
+    cls = numbers["classify"]
+    cls_rows = "".join(
+        f"<tr><td>{html.escape(r['feature'])}</td><td>{r['accuracy']:.3f}</td></tr>"
+        for r in cls["results"]
+    )
+    lc_rows = "".join(
+        f"<tr><td>{html.escape(r['region'])}</td><td>{r['class_accuracy']:.3f}</td>"
+        f"<td>{r['chance']:.3f}</td></tr>"
+        for r in numbers["landcover"]
+    )
+    body = f"""<!doctype html><html><head><meta charset="utf-8"><title>geovec demo</title>
+<style>body{{font-family:sans-serif;max-width:1100px;margin:auto}}
+td,th{{padding:2px 10px;text-align:right}}</style></head><body>
+<h1>geovec demo on the synthetic world</h1>
+<p>Features: {html.escape(", ".join(features))}. Ingested {numbers["ingest"]["ingested"]} images
+({numbers["ingest"]["failed"]} failed). Isolated test set: {numbers["isolation"]["isolated"]} of
+{numbers["isolation"]["total"]} ground images within {numbers["isolation"]["radius_m"]:g} m.
+Total time {numbers["seconds"]} s.</p>
+<h2>Cross-view localisation (Section 4.3)</h2>
+<table><tr><th>feature</th><th>queries</th><th>candidates</th><th>top-1%</th>
+<th>chance</th><th>R@1</th><th>R@5</th><th>R@10</th><th>area under curve</th></tr>{rows}</table>
+<p>Random ranking would give the top-1% in the chance column and an area of 0.5.</p>
+{"".join(img(p) for p in crossview_figs)}
+<h2>Region classification (Table 1)</h2>
+<table><tr><th>feature</th><th>accuracy</th></tr>{cls_rows}</table><p>chance {cls["chance"]:.3f}</p>
+{"".join(img(p) for p in montages)}
+<h2>Land-cover PCA (Figure 7)</h2>
+<table><tr><th>region</th><th>nearest-centroid accuracy</th><th>chance</th></tr>{lc_rows}</table>
+{"".join(img(p) for p in landcover_figs)}
+<h2>Aerial image-based search (Figure 8)</h2>{img(search_fig)}
+</body></html>"""
+    path = out / "report.html"
+    path.write_text(body)
+    return path

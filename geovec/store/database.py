@@ -1,0 +1,264 @@
+"""The geovec store: one LanceDB directory holding the tables ``ground``, ``overhead``,
+``map`` and ``failures`` (schemas in :mod:`geovec.store.schema`), and one DuckDB database
+over them for SQL, opened on first use and kept for the store's life.
+
+>>> with geovec.open(demo_db) as store:
+...     store.sql("SELECT region, count(*) FROM ground GROUP BY ALL ORDER BY 1").fetchall()
+[('charleston', ...), ('sanfrancisco', ...)]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import lancedb
+import numpy as np
+import pyarrow as pa
+
+from geovec import __version__
+from geovec.errors import FeatureMissingError, QueryError, StoreError
+from geovec.store.queries import run_query
+from geovec.store.schema import BASE_SCHEMAS, FAILURES
+from geovec.store.sql import attach_for_writing, create_view, new_database
+
+if TYPE_CHECKING:
+    import duckdb
+
+
+class Store:
+    """An opened geovec database (a LanceDB directory). Use :func:`geovec.open`, best as a
+    context manager."""
+
+    def __init__(self, path: str | Path, *, create: bool = True):
+        self.path = Path(path)
+        if not create and not self.path.is_dir():
+            raise StoreError(f"{self.path}: no geovec database here (run geovec ingest first)")
+        if self.path.exists() and not self.path.is_dir():
+            raise StoreError(f"{self.path}: is a file, not a database directory")
+        self.db = lancedb.connect(str(self.path))
+        self._database: duckdb.DuckDBPyConnection | None = None  # opened by cursor()
+        self._views: set[str] = set()
+        self._writer: duckdb.DuckDBPyConnection | None = None  # opened by sql(write=True)
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{t}={self.count(t)}" for t in self.tables())
+        return f"<geovec.Store {self.path} {counts}>"
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the store's DuckDB databases (relations from :meth:`sql` end with them).
+        The store stays usable: the next query opens a new database."""
+        for con in (self._database, self._writer):
+            if con is not None:
+                con.close()
+        self._database = self._writer = None
+        self._views = set()
+
+    # tables -------------------------------------------------------------------------
+
+    def tables(self) -> list[str]:
+        """Names of the tables that exist."""
+        return sorted(self.db.list_tables().tables)
+
+    def has(self, name: str) -> bool:
+        return name in self.tables()
+
+    def table(self, name: str, *, create: bool = False):
+        """The LanceDB table ``name``; created empty with its schema when ``create``."""
+        if name not in BASE_SCHEMAS:
+            raise StoreError(f"unknown table {name!r}; geovec tables: {', '.join(BASE_SCHEMAS)}")
+        if self.has(name):
+            return self.db.open_table(name)
+        if not create:
+            raise StoreError(f"{self.path} has no {name!r} table yet; ingest some {name} images")
+        schema = BASE_SCHEMAS[name].with_metadata({"geovec_version": __version__})
+        return self.db.create_table(name, schema=schema, exist_ok=True)
+
+    def count(self, name: str) -> int:
+        return self.table(name).count_rows() if self.has(name) else 0
+
+    def features(self, view: str) -> dict[str, int]:
+        """Feature columns of ``view`` and their lengths."""
+        if not self.has(view):
+            return {}
+        base = set(BASE_SCHEMAS[view].names)
+        return {
+            f.name: f.type.list_size
+            for f in self.table(view).schema
+            if f.name not in base and pa.types.is_fixed_size_list(f.type)
+        }
+
+    def provenance(self, view: str, feature: str) -> dict[str, str]:
+        """How ``feature`` of ``view`` was computed (weights, sha256, preprocessing)."""
+        field = self.table(view).schema.field(feature)
+        return json.loads((field.metadata or {}).get(b"geovec", b"{}"))
+
+    def ensure_features(self, view: str, fields: list[pa.Field]) -> None:
+        """Add feature columns that ``view`` lacks (all null until filled)."""
+        if not self.has(view):  # one commit: readers never see the table without them
+            schema = pa.schema([*BASE_SCHEMAS[view], *fields])
+            self.db.create_table(
+                view, schema=schema.with_metadata({"geovec_version": __version__}), exist_ok=True
+            )
+        table = self.table(view)
+        have = set(table.schema.names)
+        new = [f for f in fields if f.name not in have]
+        if new:
+            table.add_columns(pa.schema([f.remove_metadata() for f in new]))
+            for f in new:
+                metadata = {k.decode(): v.decode() for k, v in (f.metadata or {}).items()}
+                table.update_field_metadata({"path": f.name, "metadata": metadata})
+        for f in fields:
+            if f.name in have and table.schema.field(f.name).type != f.type:
+                raise StoreError(
+                    f"{view}.{f.name} holds {table.schema.field(f.name).type}, not {f.type}"
+                )
+
+    def require_feature(self, view: str, feature: str) -> int:
+        """Length of ``feature`` in ``view``; FeatureMissingError naming the fix if absent."""
+        dims = self.features(view)
+        if feature not in dims:
+            have = ", ".join(dims) or "none"
+            raise FeatureMissingError(
+                f"{view} has no {feature!r} feature (has: {have}); compute it with: "
+                f"geovec extract {self.path} --features {feature} --view {view}"
+            )
+        return dims[feature]
+
+    # reading ------------------------------------------------------------------------
+
+    def ids(self, view: str) -> set[str]:
+        """Ids already stored in ``view``."""
+        if not self.has(view):
+            return set()
+        return set(self.read(view, ["id"]).column("id").to_pylist())
+
+    def read(
+        self, view: str, columns: list[str] | None = None, where: str | None = None
+    ) -> pa.Table:
+        """Rows of ``view`` as an Arrow table (``where`` is a Lance SQL filter)."""
+        table = self.table(view)
+        if where is None and columns is None:
+            return table.to_arrow()
+        query = table.search()
+        if where:
+            query = query.where(where, prefilter=True)
+        if columns:
+            query = query.select(columns)
+        return query.limit(None).to_arrow()
+
+    def vectors(
+        self, view: str, feature: str, where: str | None = None
+    ) -> tuple[list[str], np.ndarray]:
+        """(ids, (N, D) float32 matrix) of a feature, rows lacking it skipped."""
+        self.require_feature(view, feature)
+        clause = f"{feature} IS NOT NULL" + (f" AND ({where})" if where else "")
+        data = self.read(view, ["id", feature], clause)
+        column = data.column(feature).combine_chunks()
+        dim = column.type.list_size
+        matrix = column.values.to_numpy(zero_copy_only=False).reshape(-1, dim)
+        return data.column("id").to_pylist(), matrix
+
+    # writing ------------------------------------------------------------------------
+
+    def append(self, view: str, rows: pa.Table) -> None:
+        """Append rows (one Lance commit: all of them or none after a crash)."""
+        table = self.table(view, create=True)
+        table.add(rows.select(table.schema.names).cast(table.schema))
+
+    def record_failures(self, failures: list[dict]) -> None:
+        """Append failure rows (path, view, stage, error); ones already recorded are skipped."""
+        if not failures:
+            return
+        known = set()
+        if self.has(FAILURES):
+            old = self.read(FAILURES, ["path", "view", "stage", "error"])
+            known = set(zip(*(old.column(c).to_pylist() for c in old.column_names)))
+        now = dt.datetime.now(dt.UTC)
+        fresh, seen = [], set()
+        for f in failures:
+            key = (f["path"], f["view"], f["stage"], f["error"])
+            if key not in known and key not in seen:
+                seen.add(key)
+                fresh.append({**f, "at": now})
+        if fresh:
+            self.append(FAILURES, pa.Table.from_pylist(fresh, schema=BASE_SCHEMAS[FAILURES]))
+
+    def update_columns(self, view: str, rows: pa.Table) -> None:
+        """Set columns of existing rows, matched by id (one commit)."""
+        self.table(view).merge_insert("id").when_matched_update_all().execute(rows)
+
+    # SQL ----------------------------------------------------------------------------
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A DuckDB cursor that sees every table by name (views over the Lance tables, with
+        ``geom`` a GEOMETRY), reading them as they are now. The database behind it (the
+        extensions, the settings, the views) is opened once per store."""
+        if self._database is None:
+            self._database = new_database()
+        for name in self.tables():
+            if name not in self._views:
+                create_view(self._database, self.path, name)
+                self._views.add(name)
+        return self._database.cursor()
+
+    def _write_cursor(self) -> duckdb.DuckDBPyConnection:
+        if self._writer is None:
+            self._writer = new_database()
+            attach_for_writing(self._writer, self.path)
+        cursor = self._writer.cursor()
+        cursor.execute("USE geo")
+        return cursor
+
+    def sql(self, query: str, params: list | dict | None = None, *, write: bool = False):
+        """Run DuckDB SQL with the tables visible by name; a DuckDB relation (``.fetchall()``,
+        ``.to_arrow_table()``, ``.arrow()``, ``.df()``, ``.pl()``), or None for a statement
+        that returns no rows. Values go in ``params`` ($name or ? placeholders), never into
+        the text. Read-only unless ``write``.
+
+        Raises:
+          QueryError: the query does not parse or bind (e.g. an unknown column).
+        """
+        import duckdb
+
+        cursor = self._write_cursor() if write else self.cursor()
+        try:
+            return cursor.sql(query, params=params or None)
+        except duckdb.Error as exc:
+            raise _query_error(exc, write) from exc
+
+    def sql_table(self, query: str, params: list | dict | None = None, *, write: bool = False):
+        """:meth:`sql`, run to the end now: an Arrow table (empty for a statement that
+        returns no rows). Every DuckDB error, at binding or while running, is a QueryError."""
+        import duckdb
+
+        try:
+            relation = self.sql(query, params, write=write)
+            return relation.to_arrow_table() if relation is not None else pa.table({})
+        except duckdb.Error as exc:
+            raise _query_error(exc, write) from exc
+
+    def query(self, name: str, **params) -> pa.Table:
+        """Run the named query sql/<name>.sql with its $parameters bound."""
+        return run_query(self.cursor(), name, **params)
+
+
+def _query_error(exc: Exception, write: bool) -> QueryError:
+    first = str(exc).strip().splitlines()[0]
+    if not write and any(w in first.lower() for w in ("read-only", "view", "base table")):
+        first += " (the store is read-only here; pass write=True to change tables)"
+    return QueryError(first)
+
+
+def open(path: str | Path, *, create: bool = True) -> Store:  # noqa: A001 - mirrors lancedb
+    """Open (or create) the geovec database at ``path``. Use it as a context manager to
+    close its DuckDB database when done (``with geovec.open("geo") as store: ...``)."""
+    return Store(path, create=create)

@@ -1,0 +1,65 @@
+"""DuckDB over a geovec store: the spatial and lance extensions loaded from their wheels,
+and the store's tables visible by name.
+
+Loading the extensions takes about a second, so a :class:`~geovec.store.Store` opens one
+database for its life (:func:`new_database`) and runs every query on a fresh cursor of it:
+cursors share the extensions, the settings and the views, and each one reads the Lance
+tables as they are now (a connection keeps the table versions it first read).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from pathlib import Path
+
+import duckdb
+
+from geovec.errors import QueryError
+from geovec.store.filters import quote
+
+EXTENSION_PACKAGES = ("duckdb_extension_spatial", "duckdb_extension_lance")
+
+
+@functools.cache
+def extension_files() -> list[Path]:
+    """The .duckdb_extension files inside the spatial and lance wheels."""
+    files = []
+    for package in EXTENSION_PACKAGES:
+        root = Path(importlib.import_module(package).__file__).parent
+        found = sorted(root.rglob("*.duckdb_extension"))
+        if not found:
+            raise QueryError(f"{package} is installed without its extension file; reinstall it")
+        files.append(found[-1])
+    return files
+
+
+def new_database() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with spatial and lance loaded and lon/lat axis order enforced
+    for every cursor (``SET GLOBAL geometry_always_xy``). Nothing is downloaded."""
+    con = duckdb.connect(
+        config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+    )
+    for path in extension_files():
+        con.execute(f"LOAD {quote(path)}")
+    con.execute("SET GLOBAL geometry_always_xy = true")
+    return con
+
+
+def table_location(store_path: Path, table: str) -> Path:
+    """The Lance dataset directory of ``table`` in the store at ``store_path``."""
+    return (Path(store_path) / f"{table}.lance").resolve()
+
+
+def create_view(con: duckdb.DuckDBPyConnection, store_path: Path, table: str) -> None:
+    """A read-only view named ``table`` over its Lance dataset; ``geom`` as a GEOMETRY."""
+    geom = "" if table == "failures" else " REPLACE (ST_GeomFromWKB(geom) AS geom)"
+    location = quote(table_location(store_path, table))
+    con.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT *{geom} FROM {location}")
+
+
+def attach_for_writing(con: duckdb.DuckDBPyConnection, store_path: Path) -> None:
+    """Attach the store through the lance extension as ``geo`` and make it the default, so
+    statements can change its tables."""
+    con.execute(f"ATTACH {quote(Path(store_path).resolve())} AS geo (TYPE LANCE)")
+    con.execute("USE geo")

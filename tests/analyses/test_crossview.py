@@ -1,0 +1,74 @@
+import json
+
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from geovec.analyses.crossview import RANK_SCHEMA, evaluate
+from geovec.cli import app
+from geovec.errors import FeatureMissingError, GeovecError
+from tests.stores import known_store
+
+
+def test_evaluate_known_answer(tmp_path):
+    store = known_store(tmp_path)
+    result = evaluate(store, "gist", neighbors=1)
+    assert result.queries == 2 and result.candidates == 4 and result.skipped == 1
+    assert result.recall["1"] == 0.5 and result.recall["5"] == 1.0  # ranks 0 and 1
+    assert result.top_1_percent == 0.5
+    assert result.chance_top_1_percent == 0.25  # rank < 1 of 4 candidates
+    # ranks 0 and 1 of 4: localised from 25 % and 50 % of candidates on
+    assert result.area_under_curve == pytest.approx((76 + 51) / 2 / 101)
+    # the rows behind the aggregates: q1 predicts [1, 0] (tile t1, its own), q2 [3, 0]
+    assert result.ranks.schema == RANK_SCHEMA
+    assert sorted(result.ranks.to_pylist(), key=lambda r: r["query_id"]) == [
+        {"query_id": "q1", "region": "r", "rank": 0, "candidates": 4, "true_tile": "t1"},
+        {"query_id": "q2", "region": "r", "rank": 1, "candidates": 4, "true_tile": "t2"},
+    ]
+    assert "ranks" not in result.as_dict()
+
+
+def test_neighbors_must_be_positive(tmp_path):
+    with pytest.raises(GeovecError, match="neighbors must be at least 1, got 0"):
+        evaluate(known_store(tmp_path), "gist", neighbors=0)
+
+
+def test_cli_evaluate_json_curve_and_ranks(tmp_path):
+    known_store(tmp_path)
+    out = tmp_path / "eval"
+    args = ["evaluate", str(tmp_path / "db"), "--feature", "gist", "--neighbors", "1"]
+    result = CliRunner().invoke(app, [*args, "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert {
+        "feature",
+        "neighbors",
+        "queries",
+        "candidates",
+        "top_1_percent",
+        "recall",
+        "curve",
+    } <= set(data)
+    assert data["curve"][-1] == [100.0, 1.0]
+    assert (out / "curve.png").stat().st_size > 1000
+    assert json.loads((out / "evaluate_gist.json").read_text())["queries"] == 2
+    ranks = pq.read_table(out / "ranks_gist.parquet")
+    assert sorted(ranks.column("rank").to_pylist()) == [0, 1]
+    text = CliRunner().invoke(app, args)
+    assert "top-1% 0.500 (chance 0.250)" in text.output and "2 queries" in text.output
+
+
+def test_missing_feature(tmp_path):
+    store = known_store(tmp_path)
+    with pytest.raises(FeatureMissingError, match="places_fc8"):
+        evaluate(store, "places_fc8")
+    result = CliRunner().invoke(app, ["evaluate", str(tmp_path / "db")])  # places_fc8 default
+    assert result.exit_code == 1 and "geovec extract" in result.output
+
+
+def test_missing_test_set(tmp_path):
+    store = known_store(tmp_path, isolated=False)
+    with pytest.raises(GeovecError, match="no test set yet: isolate the test images first"):
+        evaluate(store, "gist")
+    result = CliRunner().invoke(app, ["evaluate", str(tmp_path / "db"), "--feature", "gist"])
+    assert result.exit_code == 1 and "geovec isolate" in result.output

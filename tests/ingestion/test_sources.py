@@ -1,0 +1,126 @@
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from geovec.errors import ManifestError
+from geovec.ingestion.exif import exif_position
+from geovec.ingestion.sources import read_source
+from tests.images import write_gps_jpeg, write_images, write_manifest
+
+
+@pytest.mark.parametrize(
+    "lon,lat",
+    [(151.2093, -33.8688), (-79.9311, 32.7765), (-58.38, -34.60), (139.69, 35.68), (0.0, 0.5)],
+)
+def test_exif_gps_all_hemispheres(tmp_path, lon, lat):
+    path = write_gps_jpeg(tmp_path / "gps.jpg", lon, lat)
+    got_lon, got_lat = exif_position(path)
+    assert got_lon == pytest.approx(lon, abs=1e-6) and got_lat == pytest.approx(lat, abs=1e-6)
+
+
+def test_folder_without_gps_is_a_failure(tmp_path):
+    write_gps_jpeg(tmp_path / "a.jpg", 10.0, 20.0)
+    write_images(tmp_path, 1)  # a PNG without EXIF
+    records, failures = read_source(tmp_path)
+    assert [r.id for r in records] == ["a.jpg"]
+    assert [(f.stage, f.error) for f in failures] == [("location", "no GPS position")]
+    assert records[0].lon == pytest.approx(10.0) and records[0].view == "ground"
+
+
+def rows(tmp_path):
+    write_images(tmp_path / "sub", 3)
+    return [
+        {
+            "id": "a",
+            "path": "sub/img0000.png",
+            "view": "ground",
+            "lon": 1.5,
+            "lat": 2.5,
+            "region": "x",
+        },
+        {
+            "id": "b",
+            "path": "sub/img0001.png",
+            "view": "overhead",
+            "lon": -1.5,
+            "lat": -2.5,
+            "region": "y",
+        },
+        {"id": "a", "path": "sub/img0002.png", "view": "ground", "lon": 0, "lat": 0, "region": "x"},
+        {"id": "c", "path": "sub/missing.png", "view": "ground", "lon": 0, "lat": 0, "region": "x"},
+        {
+            "id": "d",
+            "path": "sub/img0002.png",
+            "view": "ground",
+            "lon": 181,
+            "lat": 0,
+            "region": "x",
+        },
+        {
+            "id": "e",
+            "path": "sub/img0002.png",
+            "view": "ground",
+            "lon": 5,
+            "lat": float("nan"),
+            "region": "x",
+        },
+        {"id": "f", "path": "sub/img0002.png", "view": "street", "lon": 5, "lat": 5, "region": "x"},
+    ]
+
+
+def write_format(tmp_path, fmt, data):
+    if fmt == "csv":
+        return write_manifest(tmp_path / "m.csv", data)
+    if fmt == "parquet":
+        pq.write_table(pa.Table.from_pylist(data), tmp_path / "m.parquet")
+        return tmp_path / "m.parquet"
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [r["lon"], r["lat"]]},
+            "properties": {k: v for k, v in r.items() if k not in ("lon", "lat")},
+        }
+        for r in data
+    ]
+    path = tmp_path / "m.geojson"
+    path.write_text(
+        json.dumps({"type": "FeatureCollection", "features": features}).replace("NaN", "null")
+    )
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "geojson"])
+def test_manifest_formats_validate_rows(tmp_path, fmt):
+    path = write_format(tmp_path, fmt, rows(tmp_path))
+    records, failures = read_source(path)
+    assert [(r.id, r.view) for r in records] == [("a", "ground"), ("b", "overhead")]
+    assert records[0].path == (tmp_path / "sub" / "img0000.png").resolve()
+    assert records[1].lon == -1.5 and records[1].lat == -2.5
+    errors = sorted(f.error.split(" ")[0] for f in failures)
+    assert len(failures) == 5, failures
+    assert any("repeated" in f.error for f in failures)
+    assert any("file not found" in f.error for f in failures)
+    assert any("outside" in f.error for f in failures)
+    assert any("unknown view" in f.error for f in failures)
+    assert errors
+
+
+def test_view_filter(tmp_path):
+    path = write_format(tmp_path, "csv", rows(tmp_path))
+    records, _ = read_source(path, view="overhead")
+    assert [r.id for r in records] == ["b"]
+
+
+def test_unreadable_manifest(tmp_path):
+    with pytest.raises(ManifestError, match="no such manifest"):
+        read_source(tmp_path / "nope.csv")
+    bad = tmp_path / "m.txt"
+    bad.write_text("x")
+    with pytest.raises(ManifestError, match=".csv, .parquet or .geojson"):
+        read_source(bad)
+    missing_cols = write_manifest(tmp_path / "cols.csv", [])
+    missing_cols.write_text("id,path\na,b\n")
+    with pytest.raises(ManifestError, match="lon, lat"):
+        read_source(missing_cols)

@@ -1,0 +1,95 @@
+import jax
+import numpy as np
+import pytest
+
+from geovec.nets.alexnet import (
+    CaffeNet,
+    TinyAlexNet,
+    caffe_max_pool,
+    local_response_norm,
+    param_shapes,
+    run,
+)
+from geovec.nets.caffe import decode_net
+from geovec.nets.caffe_to_flax import caffe_to_flax
+from tests import caffe_writer, reference_alexnet
+
+
+def run_flax(model, params, x_nchw):
+    _, blobs = model.apply(
+        {"params": params}, np.transpose(x_nchw, (0, 2, 3, 1)).astype(np.float32)
+    )
+    return {k: np.asarray(v) for k, v in blobs.items()}
+
+
+def assert_blobs_close(got, want, rtol=1e-4):
+    for name in ("fc6", "fc7", "fc8", "prob"):
+        scale = np.abs(want[name]).max()
+        assert scale > 0, name
+        err = np.abs(got[name] - want[name]).max() / scale
+        assert err < rtol, f"{name}: relative error {err:.2e}"
+
+
+@pytest.mark.parametrize("norm_before_pool", [False, True])
+@pytest.mark.parametrize("v1,legacy", [(True, True), (False, False)])
+def test_tiny_network_matches_reference(norm_before_pool, v1, legacy):
+    caffe_params = reference_alexnet.random_params(reference_alexnet.TINY_CONVS, 16, 7, seed=3)
+    model = TinyAlexNet(norm_before_pool=norm_before_pool)
+    params = caffe_to_flax(
+        decode_net(caffe_writer.caffemodel(caffe_params, v1=v1, legacy=legacy)), model
+    )
+    x = np.random.default_rng(4).uniform(-120, 130, (3, 3, 227, 227))
+    want = reference_alexnet.forward(
+        x, caffe_params, reference_alexnet.TINY_CONVS, norm_before_pool
+    )
+    assert_blobs_close(run_flax(model, params, x), want)
+
+
+def test_full_caffenet_matches_reference(caffenet_caffemodel, caffenet_caffe_params):
+    from geovec.nets.caffe import read_caffemodel
+
+    model = CaffeNet()
+    params = caffe_to_flax(read_caffemodel(caffenet_caffemodel), model)
+    x = np.random.default_rng(5).uniform(-120, 130, (2, 3, 227, 227))
+    want = reference_alexnet.forward(x, caffenet_caffe_params, reference_alexnet.CAFFENET_CONVS)
+    assert_blobs_close(run_flax(model, params, x), want)
+
+
+@pytest.mark.parametrize("micro_batch", [1, 2, 4, None])
+def test_micro_batched_run_matches_reference(micro_batch):
+    """The trunk over micro-batches (5 images: the last micro-batch padded) gives the
+    independent reference's blobs, like one batched pass."""
+    caffe_params = reference_alexnet.random_params(reference_alexnet.TINY_CONVS, 16, 7, seed=8)
+    model = TinyAlexNet()
+    params = caffe_to_flax(decode_net(caffe_writer.caffemodel(caffe_params)), model)
+    x = np.random.default_rng(9).uniform(-120, 130, (5, 3, 227, 227))
+    want = reference_alexnet.forward(x, caffe_params, reference_alexnet.TINY_CONVS)
+    _, blobs = run(model, params, np.transpose(x, (0, 2, 3, 1)).astype(np.float32), micro_batch)
+    assert_blobs_close({k: np.asarray(v) for k, v in blobs.items()}, want)
+    assert blobs["fc7"].shape == (5, 16)
+
+
+def test_param_shapes_match_init():
+    model = CaffeNet()
+    variables = jax.eval_shape(
+        model.init, jax.random.key(0), np.zeros((1, 227, 227, 3), np.float32)
+    )
+    got = jax.tree.map(lambda a: tuple(a.shape), variables["params"])
+    assert got == param_shapes(model)
+    assert got["fc6"]["kernel"] == (9216, 4096)
+
+
+def test_pool_rounds_up_like_caffe():
+    x = np.arange(2 * 6 * 6, dtype=np.float32).reshape(1, 6, 6, 2)
+    y = np.asarray(caffe_max_pool(x))
+    assert y.shape == (1, 3, 3, 2)  # floor would give 2x2
+    assert y[0, 2, 2, 1] == x[0, 4:6, 4:6, 1].max()
+
+
+def test_lrn_formula():
+    x = np.random.default_rng(0).normal(size=(1, 2, 2, 7)).astype(np.float32) * 50
+    got = np.asarray(local_response_norm(x))
+    want = np.transpose(
+        reference_alexnet.lrn(np.transpose(x, (0, 3, 1, 2)).astype(np.float64)), (0, 2, 3, 1)
+    )
+    np.testing.assert_allclose(got, want, rtol=1e-5)

@@ -1,0 +1,109 @@
+import json
+import shutil
+
+import pyarrow as pa
+import pytest
+from typer.testing import CliRunner
+
+import geovec
+from geovec.cli import app
+from geovec.errors import QueryError
+from geovec.store.queries import run_query
+from geovec.store.sql import extension_files, new_database
+from tests.images import simple_manifest
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("sqlworld")
+    store = geovec.open(folder / "db")
+    geovec.ingest(store, simple_manifest(folder, 6), features="gist", batch_size=8)
+    return folder / "db"
+
+
+def test_api_sql_returns_a_duckdb_relation(db):
+    with geovec.open(db) as store:
+        relation = store.sql(
+            "SELECT id, ST_X(geom) AS x FROM ground WHERE region = $r ORDER BY id", {"r": "sf"}
+        )
+        table = relation.to_arrow_table()
+        assert table.column("id").to_pylist() == ["g0", "g2", "g4"]
+        assert table.column("x").to_pylist()[0] == pytest.approx(-79.9)
+        assert relation.fetchall()[0][0] == "g0"
+        assert relation.arrow().read_all().num_rows == 3  # a RecordBatchReader
+        assert list(relation.df()["id"]) == ["g0", "g2", "g4"]
+        assert store.sql("SELECT count(*) FROM ground WHERE id = ?", ["g1"]).fetchone() == (1,)
+
+
+def test_one_database_for_the_store_and_fresh_rows(db, tmp_path):
+    """Scratch tables made in the store's DuckDB database live as long as the store (one
+    database, extensions loaded once), while every query reads the Lance tables as they
+    are now: rows appended after the first query are seen."""
+    shutil.copytree(db, tmp_path / "db")
+    with geovec.open(tmp_path / "db") as store:
+        store.sql("CREATE TABLE scratch AS SELECT id FROM ground WHERE region = 'sf'")
+        assert store.sql("SELECT count(*) FROM scratch").fetchone() == (3,)
+        assert store.sql("SELECT count(*) FROM ground").fetchone() == (6,)
+        store.append(
+            "ground",
+            store.read("ground", where="id = 'g0'").set_column(
+                0, "id", pa.array(["g9"], pa.string())
+            ),
+        )
+        assert store.sql("SELECT count(*) FROM ground").fetchone() == (7,)
+    with pytest.raises(QueryError, match="scratch"):  # closed with its store
+        store.sql("SELECT * FROM scratch")
+    assert store.sql("SELECT count(*) FROM ground").fetchone() == (7,)  # reopens on use
+
+
+def test_cli_sql_write(db, tmp_path):
+    shutil.copytree(db, tmp_path / "db")
+    target = str(tmp_path / "db")
+    result = runner.invoke(app, ["sql", target, "DELETE FROM ground WHERE id = 'g0'", "--write"])
+    assert result.exit_code == 0, result.output
+    assert geovec.open(target).count("ground") == 5
+    csv = runner.invoke(
+        app, ["sql", target, "SELECT id FROM ground ORDER BY id", "--format", "csv"]
+    )
+    assert csv.output.splitlines() == ['"id"', '"g1"', '"g2"', '"g3"', '"g4"', '"g5"']
+
+
+def test_cli_sql_equals_plain_duckdb_lance(db):
+    query = "SELECT id, lon, lat, gist FROM ground ORDER BY id"
+    result = runner.invoke(app, ["sql", str(db), query, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    ours = json.loads(result.output)
+    con = new_database()
+    con.execute(f"ATTACH '{db}' AS geo (TYPE LANCE)")
+    plain = con.execute("SELECT id, lon, lat, gist FROM geo.ground ORDER BY id").fetchall()
+    assert [(r["id"], r["lon"], r["lat"]) for r in ours] == [p[:3] for p in plain]
+    assert ours[2]["gist"] == pytest.approx(list(plain[2][3]))
+    nearest = con.execute(
+        f"SELECT id FROM lance_vector_search('{db}/ground.lance', 'gist', ?::FLOAT[512], k=1)",
+        [ours[3]["gist"]],
+    ).fetchall()
+    assert nearest == [(ours[3]["id"],)]
+
+
+def test_read_only_unless_write(db, tmp_path):
+    result = runner.invoke(app, ["sql", str(db), "DELETE FROM ground WHERE id = 'g0'"])
+    assert result.exit_code == 1 and result.output.startswith("error:"), result.output
+    assert geovec.open(db).count("ground") == 6
+
+
+def test_sql_errors_are_user_errors(db):
+    result = runner.invoke(app, ["sql", str(db), "SELECT nope FROM ground"])
+    assert result.exit_code == 1 and "nope" in result.output
+    result = runner.invoke(app, ["sql", str(db / "missing"), "SELECT 1"])
+    assert result.exit_code == 1 and "no geovec database" in result.output
+
+
+def test_extensions_come_from_wheels():
+    assert all(p.suffix == ".duckdb_extension" and p.is_file() for p in extension_files())
+
+
+def test_named_query_parameters_are_checked():
+    with pytest.raises(QueryError, match="no named query"):
+        run_query(new_database(), "no_such_query")
