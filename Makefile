@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test check lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,13 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check geovec tests bench
 
+# Every tier: the fast tests, the docstring examples and the slow end-to-end ones.
 test: lint
 	$(BIN)/pytest -q
+
+# The fast tier for the inner loop: everything but the tests marked slow.
+check: lint
+	$(BIN)/pytest -q -m "not slow"
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[test,bench]'

@@ -36,9 +36,9 @@ def main() -> None:
     import torch
     import torch.nn.functional as F
 
+    from geovec.nets.alexnet import CaffeNet, run
     from geovec.nets.caffe import CaffeLayer
     from geovec.nets.caffe_to_flax import caffe_to_flax
-    from geovec.nets.alexnet import CaffeNet, run
     from tests.reference_alexnet import CAFFENET_CONVS, random_params
 
     torch.set_num_threads(args.threads)

@@ -1,4 +1,7 @@
-"""Shared fixtures: an isolated weights directory and full-size random Caffe weights."""
+"""Shared fixtures: an isolated weights directory and full-size random Caffe weights.
+
+Tests that use the full-size weights (every test that converts or runs a real-size
+CaffeNet) are marked slow here, by their fixtures: ``make check`` leaves them out."""
 
 from __future__ import annotations
 
@@ -6,6 +9,14 @@ import numpy as np
 import pytest
 
 from tests import caffe_writer, reference_alexnet
+
+FULL_SIZE_FIXTURES = {"caffenet_caffe_params", "caffenet_caffemodel", "converted_weights_dir"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if FULL_SIZE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(autouse=True)

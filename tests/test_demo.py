@@ -1,5 +1,6 @@
 import json
 
+import pytest
 from scipy.stats import binom
 from typer.testing import CliRunner
 
@@ -7,6 +8,7 @@ from geovec.cli import app
 from geovec.demo import run_demo
 
 
+@pytest.mark.slow
 def test_demo_end_to_end_and_rerun(tmp_path):
     """The README's first command at its default size (about 4 minutes on 2 cores): every
     step runs, and the paper's phenomena show up in the synthetic world, measured."""

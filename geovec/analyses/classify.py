@@ -3,8 +3,13 @@ ground photo from? An RBF-kernel SVM per feature (scikit-learn), trained on up t
 non-isolated ground images per region and tested on the isolated ones.
 
 >>> table = classify(demo_store, ["gist"])
->>> table.regions, table.results[0].accuracy > table.chance
+>>> table.regions, table.results[0].test == demo_store.count("ground", "isolated")
 (['charleston', 'sanfrancisco'], True)
+>>> print(table.table())  # doctest: +ELLIPSIS
+feature          accuracy    charleston  sanfrancisco
+-----------------------------------------------------
+gist                ...
+(chance ...; trained on non-isolated, tested on isolated images)
 """
 
 from __future__ import annotations

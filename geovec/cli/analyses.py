@@ -13,6 +13,7 @@ from geovec.analyses.defaults import (
     DEFAULT_FEATURE,
     DEFAULT_K,
     DEFAULT_NEIGHBORS,
+    DEFAULT_PIXELS_PER_TILE,
     DEFAULT_RADIUS_M,
     DEFAULT_TOP,
     DEFAULT_TRAIN_PER_REGION,
@@ -192,6 +193,9 @@ def landcover_command(
     truth: Annotated[
         Path | None, typer.Option(help="CSV with id,landcover (synth's truth.csv).")
     ] = None,
+    pixels_per_tile: Annotated[
+        int, typer.Option(help="Image pixels per tile spacing.")
+    ] = DEFAULT_PIXELS_PER_TILE,
     as_json: JsonOption = False,
 ) -> None:
     """PCA of a feature over the map tiles as RGB, natural-neighbour filled (Figure 7)."""
@@ -199,7 +203,9 @@ def landcover_command(
     from geovec.report.results import write_landcover
     from geovec.report.terminal import landcover_line
 
-    result = geovec.landcover(open_existing(db), feature, region=region, truth=truth)
+    result = geovec.landcover(
+        open_existing(db), feature, region=region, truth=truth, pixels_per_tile=pixels_per_tile
+    )
     write_landcover(result, out)
     if as_json:
         print_json({**result.as_dict(), "out": str(out)})

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,7 +23,14 @@ from geovec import __version__
 from geovec.errors import FeatureMissingError, QueryError, StoreError
 from geovec.store.queries import run_query
 from geovec.store.schema import BASE_SCHEMAS, FAILURES
-from geovec.store.sql import attach_for_writing, create_view, new_database
+from geovec.store.sql import (
+    attach_for_writing,
+    create_view,
+    drop_schema,
+    new_database,
+    new_schema,
+    schema_cursor,
+)
 
 if TYPE_CHECKING:
     import duckdb
@@ -39,7 +47,7 @@ class Store:
         if self.path.exists() and not self.path.is_dir():
             raise StoreError(f"{self.path}: is a file, not a database directory")
         self.db = lancedb.connect(str(self.path))
-        self._database: duckdb.DuckDBPyConnection | None = None  # opened by cursor()
+        self._schema: str | None = None  # this store's schema of the shared DuckDB database
         self._views: set[str] = set()
         self._writer: duckdb.DuckDBPyConnection | None = None  # opened by sql(write=True)
 
@@ -54,12 +62,15 @@ class Store:
         self.close()
 
     def close(self) -> None:
-        """Close the store's DuckDB databases (relations from :meth:`sql` end with them).
-        The store stays usable: the next query opens a new database."""
-        for con in (self._database, self._writer):
-            if con is not None:
-                con.close()
-        self._database = self._writer = None
+        """Drop the store's DuckDB schema (its views and scratch tables: relations from
+        :meth:`sql` end with them) and close its writing database. The store stays usable:
+        the next query makes a new schema."""
+        if self._schema is not None:
+            self._finalizer.detach()
+            drop_schema(self._schema)
+        if self._writer is not None:
+            self._writer.close()
+        self._schema = self._writer = None
         self._views = set()
 
     # tables -------------------------------------------------------------------------
@@ -82,8 +93,10 @@ class Store:
         schema = BASE_SCHEMAS[name].with_metadata({"geovec_version": __version__})
         return self.db.create_table(name, schema=schema, exist_ok=True)
 
-    def count(self, name: str) -> int:
-        return self.table(name).count_rows() if self.has(name) else 0
+    def count(self, name: str, where: str | None = None) -> int:
+        """Rows of table ``name`` (0 when it does not exist yet), those matching the Lance
+        filter ``where`` when given."""
+        return self.table(name).count_rows(where) if self.has(name) else 0
 
     def features(self, view: str) -> dict[str, int]:
         """Feature columns of ``view`` and their lengths."""
@@ -200,15 +213,16 @@ class Store:
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A DuckDB cursor that sees every table by name (views over the Lance tables, with
-        ``geom`` a GEOMETRY), reading them as they are now. The database behind it (the
-        extensions, the settings, the views) is opened once per store."""
-        if self._database is None:
-            self._database = new_database()
+        ``geom`` a GEOMETRY), reading them as they are now. Its database (extensions and
+        settings) is the process's, loaded once; its views, made once, are this store's."""
+        if self._schema is None:
+            self._schema = new_schema()
+            self._finalizer = weakref.finalize(self, drop_schema, self._schema)
         for name in self.tables():
             if name not in self._views:
-                create_view(self._database, self.path, name)
+                create_view(self._schema, self.path, name)
                 self._views.add(name)
-        return self._database.cursor()
+        return schema_cursor(self._schema)
 
     def _write_cursor(self) -> duckdb.DuckDBPyConnection:
         if self._writer is None:

@@ -1,16 +1,20 @@
-"""DuckDB over a geovec store: the spatial and lance extensions loaded from their wheels,
-and the store's tables visible by name.
+"""DuckDB over geovec stores: the spatial and lance extensions loaded from their wheels,
+and each store's tables visible by name.
 
-Loading the extensions takes about a second, so a :class:`~geovec.store.Store` opens one
-database for its life (:func:`new_database`) and runs every query on a fresh cursor of it:
-cursors share the extensions, the settings and the views, and each one reads the Lance
-tables as they are now (a connection keeps the table versions it first read).
+Loading the extensions takes about a second (DuckDB checks their signatures), so the
+process keeps one DuckDB database (:func:`shared_database`) and loads them once. Each open
+:class:`~geovec.store.Store` owns a schema of it holding its views, and runs every query
+on a fresh cursor that uses that schema: cursors share the extensions, the settings and
+the views, and each one reads the Lance tables as they are now (a connection keeps the
+table versions it first read).
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
+import itertools
+import threading
 from pathlib import Path
 
 import duckdb
@@ -46,16 +50,52 @@ def new_database() -> duckdb.DuckDBPyConnection:
     return con
 
 
+_SHARED: duckdb.DuckDBPyConnection | None = None
+_SHARED_LOCK = threading.Lock()
+_SCHEMA_NUMBERS = itertools.count(1)
+
+
+def shared_database() -> duckdb.DuckDBPyConnection:
+    """The process's DuckDB database (:func:`new_database`), made on first use."""
+    global _SHARED
+    with _SHARED_LOCK:
+        if _SHARED is None:
+            _SHARED = new_database()
+        return _SHARED
+
+
+def new_schema() -> str:
+    """A fresh schema of the shared database, for one store's views and scratch tables."""
+    name = f"store_{next(_SCHEMA_NUMBERS)}"
+    shared_database().execute(f"CREATE SCHEMA {name}")
+    return name
+
+
+def drop_schema(name: str) -> None:
+    """Drop a store's schema and everything in it (its views, its scratch tables)."""
+    if _SHARED is not None:
+        _SHARED.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+
+
+def schema_cursor(schema: str) -> duckdb.DuckDBPyConnection:
+    """A cursor of the shared database whose unqualified names are those of ``schema``."""
+    cursor = shared_database().cursor()
+    cursor.execute(f"USE memory.{schema}")
+    return cursor
+
+
 def table_location(store_path: Path, table: str) -> Path:
     """The Lance dataset directory of ``table`` in the store at ``store_path``."""
     return (Path(store_path) / f"{table}.lance").resolve()
 
 
-def create_view(con: duckdb.DuckDBPyConnection, store_path: Path, table: str) -> None:
-    """A read-only view named ``table`` over its Lance dataset; ``geom`` as a GEOMETRY."""
+def create_view(schema: str, store_path: Path, table: str) -> None:
+    """A read-only view ``schema.table`` over the Lance dataset; ``geom`` as a GEOMETRY."""
     geom = "" if table == "failures" else " REPLACE (ST_GeomFromWKB(geom) AS geom)"
     location = quote(table_location(store_path, table))
-    con.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT *{geom} FROM {location}")
+    shared_database().execute(
+        f"CREATE OR REPLACE VIEW {schema}.{table} AS SELECT *{geom} FROM {location}"
+    )
 
 
 def attach_for_writing(con: duckdb.DuckDBPyConnection, store_path: Path) -> None:

@@ -83,6 +83,8 @@ def test_cli_landcover(tmp_path):
             str(out),
             "--truth",
             str(tmp_path / "truth.csv"),
+            "--pixels-per-tile",
+            "3",
             "--json",
         ],
     )

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 import geovec
 from geovec.cli import app
-from geovec.errors import WeightsNotFoundError
+from geovec.errors import GeovecError, WeightsNotFoundError
 from geovec.features.decode import load_rgb
 from geovec.features.gist import gist
 from tests.images import simple_manifest, write_hostile, write_manifest
@@ -116,7 +116,7 @@ def test_cli_missing_weights_is_one_line(tmp_path):
 
 
 def test_reader_sees_consistent_snapshots(tmp_path):
-    manifest = simple_manifest(tmp_path, 120)
+    manifest = simple_manifest(tmp_path, 48)
     store = geovec.open(tmp_path / "db")
     done = threading.Event()
     seen = []
@@ -140,10 +140,11 @@ def test_reader_sees_consistent_snapshots(tmp_path):
             seen.append(len(ids))
         time.sleep(0.01)
     thread.join()
-    assert seen == sorted(seen) and store.count("ground") == 120
+    assert seen == sorted(seen) and store.count("ground") == 48
     assert len(set(seen)) > 2, "the reader never saw the ingest in progress"
 
 
+@pytest.mark.slow
 def test_sigkill_mid_ingest_then_resume(tmp_path):
     manifest = simple_manifest(tmp_path, 400)
     db = tmp_path / "db"
@@ -182,8 +183,76 @@ def test_sigkill_mid_ingest_then_resume(tmp_path):
     order = np.argsort(ids)
     clean_order = np.argsort(clean_ids)
     np.testing.assert_allclose(vectors[order], clean_vectors[clean_order], rtol=1e-5, atol=1e-6)
-    versions = resumed.table("ground").list_versions()
-    assert len(versions) > 3
-    old = resumed.table("ground")
-    old.checkout(versions[1]["version"])
-    assert old.count_rows() <= 400
+    # every commit kept a readable version; each is a prefix of the final rows, growing
+    table = resumed.table("ground")
+    counts = []
+    for version in table.list_versions():
+        table.checkout(version["version"])
+        counts.append(table.count_rows())
+        old_ids = table.search().select(["id"]).limit(None).to_arrow().column("id").to_pylist()
+        assert set(old_ids) <= set(ids) and len(set(old_ids)) == len(old_ids)
+    assert counts == sorted(counts) and counts[-1] == 400
+    assert any(0 < c < 400 for c in counts) and len(counts) > 3
+
+
+@pytest.fixture
+def places_with_labels(tmp_path_factory, converted_weights_dir, monkeypatch):
+    """Converted Places205 weights whose category names alternate indoor (even class
+    index: /k/kitchen) and outdoor (odd: /c/coast)."""
+    import shutil
+
+    from geovec.nets.convert import convert_caffemodel
+    from tests import caffe_writer, reference_alexnet
+
+    folder = tmp_path_factory.mktemp("labelled")
+    labels = folder / "categoryIndex_places205.csv"
+    labels.write_text(
+        "".join(f"{'/k/kitchen' if i % 2 == 0 else '/c/coast'} {i}\n" for i in range(205))
+    )
+    params = reference_alexnet.random_params(reference_alexnet.CAFFENET_CONVS, 4096, 205, seed=2)
+    model = folder / "places.caffemodel"
+    model.write_bytes(caffe_writer.caffemodel(params))
+    np.save(folder / "mean.npy", np.full((3, 4, 4), 110.0))
+    weights = folder / "weights"
+    weights.mkdir()
+    convert_caffemodel(
+        model,
+        "places205",
+        mean=folder / "mean.npy",
+        labels=labels,
+        out=weights / "places205.safetensors",
+    )
+    shutil.copy(converted_weights_dir / "caffenet.safetensors", weights)
+    monkeypatch.setenv("GEOVEC_WEIGHTS", str(weights))
+    return weights
+
+
+def test_outdoor_only_drops_what_places_calls_indoor(tmp_path, places_with_labels):
+    """The images dropped are exactly those whose top-1 Places205 class is indoor."""
+    from geovec.features.extract import FeatureExtractor
+
+    manifest = simple_manifest(tmp_path, 16)
+    prob = FeatureExtractor(["places_prob"], batch_size=8).extract(
+        [load_rgb(tmp_path / "images" / f"img{i:04d}.png") for i in range(16)]
+    )["places_prob"]
+    indoor = {f"g{i}" for i in np.nonzero(prob.argmax(axis=1) % 2 == 0)[0]}
+    assert 0 < len(indoor) < 16, "the random network should call some images indoor, not all"
+    store = geovec.open(tmp_path / "db")
+    summary = geovec.ingest(store, manifest, features="gist", batch_size=8, outdoor_only=True)
+    assert store.ids("ground") == {f"g{i}" for i in range(16)} - indoor
+    assert summary.indoor == len(indoor) and summary.ingested == 16 - len(indoor)
+    result = runner.invoke(
+        app,
+        ["ingest", str(tmp_path / "cli"), str(manifest), "--features", "gist", "--outdoor-only"],
+    )
+    assert result.exit_code == 0, result.output
+    assert f"dropped {len(indoor)} indoor" in result.output
+    assert geovec.open(tmp_path / "cli").ids("ground") == store.ids("ground")
+
+
+def test_outdoor_only_needs_labelled_places_weights(tmp_path, with_weights):
+    manifest = simple_manifest(tmp_path, 2)
+    with pytest.raises(GeovecError, match="needs Places205 category names"):
+        geovec.ingest(geovec.open(tmp_path / "db"), manifest, features="gist", outdoor_only=True)
+    result = runner.invoke(app, ["ingest", str(tmp_path / "db"), str(manifest), "--outdoor-only"])
+    assert result.exit_code == 1 and "category names" in result.output

@@ -52,6 +52,7 @@ def test_truncated_file_leaves_no_file(caffenet_caffemodel, tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
+@pytest.mark.slow  # a full-size CaffeNet file
 def test_missing_layer_is_named(tmp_path):
     params = reference_alexnet.random_params(reference_alexnet.CAFFENET_CONVS, 4096, 1000)
     del params["conv3"]

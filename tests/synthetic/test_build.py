@@ -4,16 +4,25 @@ import hashlib
 import numpy as np
 import pytest
 from PIL import Image
+from typer.testing import CliRunner
 
+from geovec.cli import app
 from geovec.geo.ortho import Orthophoto
 from geovec.ingestion.sources import read_source
 from geovec.synthetic.build import synth
 from geovec.synthetic.regions import CLASSES
+from tests.doctest_world import TINY_WORLD
+
+runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def tiny_world(tmp_path_factory):
-    return synth(tmp_path_factory.mktemp("w") / "world", seed=3, ground=12, extent_km=2.5)
+def tiny_world(tiny_world_store):
+    """The session's tiny world (tests/doctest_world.py), built once for every test."""
+    return tiny_world_store["demo_world"]
+
+
+SMALLEST = {"ground": 4, "extent_km": 1.0, "workers": 1}
 
 
 def digest(folder):
@@ -25,15 +34,52 @@ def digest(folder):
     return h.hexdigest()
 
 
-def test_deterministic_per_seed(tiny_world, tmp_path):
-    again = synth(tmp_path / "again", seed=3, ground=12, extent_km=2.5, workers=1)
-    assert digest(again.directory) == digest(tiny_world.directory)
-    other = synth(tmp_path / "other", seed=4, ground=12, extent_km=2.5, workers=1)
-    assert digest(other.directory) != digest(tiny_world.directory)
+def test_plan_is_deterministic_per_seed(tmp_path):
+    """The same seed plans the same images at the same places (and different seeds not);
+    rendering is a function of the plan (see test_cli_synth_equals_the_library)."""
+    from geovec.synthetic.plan import plan_region
+    from geovec.synthetic.regions import REGIONS
+
+    style = REGIONS["charleston"]
+    one, two, other = (
+        plan_region(tmp_path / name, 0, style, seed=seed, ground=6, extent_km=1.0)
+        for name, seed in (("one", 3), ("two", 3), ("other", 4))
+    )
+
+    def jobs(plan):
+        return [(j.kind, j.x, j.y, j.heading, j.size, j.seed) for j, _ in plan.jobs]
+
+    assert jobs(one) == jobs(two) and one.manifest == two.manifest and one.truth == two.truth
+    assert (one.world.cover == two.world.cover).all()
+    assert jobs(one) != jobs(other)
+
+
+@pytest.mark.slow
+def test_deterministic_per_seed(tmp_path):
+    first = synth(tmp_path / "first", seed=3, **SMALLEST)
+    again = synth(tmp_path / "again", seed=3, **SMALLEST)
+    assert digest(again.directory) == digest(first.directory)
+    other = synth(tmp_path / "other", seed=4, **SMALLEST)
+    assert digest(other.directory) != digest(first.directory)
 
 
 def test_rerun_reuses(tiny_world):
-    assert synth(tiny_world.directory, seed=3, ground=12, extent_km=2.5).reused
+    assert synth(tiny_world.directory, **TINY_WORLD).reused
+
+
+def test_cli_synth_equals_the_library(tmp_path):
+    """geovec synth writes, byte for byte, the world that synth() writes for the same
+    settings (with another number of worker processes): rendering is deterministic."""
+    args = ["synth", str(tmp_path / "cli"), "--seed", "5", "--ground", "4", "--extent-km", "1"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    world = synth(tmp_path / "api", seed=5, ground=4, extent_km=1.0, workers=1)
+    assert digest(tmp_path / "cli") == digest(world.directory)
+    assert f"wrote {world.ground} ground, {world.overhead} overhead" in result.output
+    again = runner.invoke(app, args)
+    assert f"reused {world.ground} ground" in again.output
+    bad = runner.invoke(app, ["synth", str(tmp_path / "x"), "--extent-km", "0.1"])
+    assert bad.exit_code == 1 and "extent_km must be between 1 and 50 km" in bad.output
 
 
 def test_manifest_validates(tiny_world):
@@ -62,8 +108,8 @@ def test_truth_matches_rendered_content(tiny_world):
             Image.open(tiny_world.directory / region / "tiles" / f"{ident}.png"), float
         )
         stats.setdefault(cls, []).append((img[..., 2] - img[..., 0]).mean())  # blueness
-    if "water" in stats and "urban" in stats:
-        assert np.mean(stats["water"]) > np.mean(stats["urban"]) + 20
+    assert {"water", "urban"} <= set(stats), sorted(stats)
+    assert np.mean(stats["water"]) > np.mean(stats["urban"]) + 20
 
 
 def test_landcover_raster_is_georeferenced(tiny_world):
