@@ -16,7 +16,7 @@ import numpy as np
 
 from geovec.analyses.defaults import DEFAULT_FEATURE, DEFAULT_K
 from geovec.errors import GeovecError
-from geovec.geo.bounds import Bbox, Near, as_bbox, as_near, haversine_m
+from geovec.geo.bounds import Bbox, Near, as_bbox, as_near, geodesic_m
 from geovec.store import Store
 from geovec.store.filters import bbox_filter, id_filter
 
@@ -54,7 +54,7 @@ def _nearest_rows(store: Store, vector: np.ndarray, feature: str, k: int, where,
         if near is None:
             return rows
         inside = [
-            r for r in rows if haversine_m(near.lon, near.lat, r["lon"], r["lat"]) <= near.radius_m
+            r for r in rows if geodesic_m(near.lon, near.lat, r["lon"], r["lat"]) <= near.radius_m
         ]
         if len(inside) >= k or len(rows) < limit:
             return inside[:k]

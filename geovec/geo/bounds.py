@@ -5,6 +5,8 @@ point, parsed from text with clear errors, and the great-circle distance.
 Bbox(west=-80.0, south=32.7, east=-79.9, north=32.8)
 >>> parse_near("-79.94,32.78,2000")
 Near(lon=-79.94, lat=32.78, radius_m=2000.0)
+>>> round(geodesic_m(-79.94, 32.78, -79.94, 32.79))
+1109
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+from pyproj import Geod
+
 from geovec.errors import GeovecError
 
 EARTH_RADIUS_M = 6_371_008.8
 """Mean Earth radius in metres (IUGG)."""
+_WGS84 = Geod(ellps="WGS84")
 
 
 class Bbox(NamedTuple):
@@ -35,10 +40,19 @@ class Near(NamedTuple):
     radius_m: float
 
     def bbox(self) -> Bbox:
-        """The lon/lat box that holds the circle (decimal degrees)."""
-        dlat = math.degrees(self.radius_m / EARTH_RADIUS_M)
-        dlon = dlat / max(1e-6, math.cos(math.radians(self.lat)))
-        return Bbox(self.lon - dlon, self.lat - dlat, self.lon + dlon, self.lat + dlat)
+        """A lon/lat box (decimal degrees) that holds the circle: its extent on a sphere,
+        widened by 1 % for the ellipsoid, clipped to the globe (every longitude when the
+        circle reaches a pole or the box would cross the antimeridian)."""
+        angle = self.radius_m * 1.01 / EARTH_RADIUS_M  # radians of arc
+        south = max(-90.0, self.lat - math.degrees(angle))
+        north = min(90.0, self.lat + math.degrees(angle))
+        reach = math.sin(angle) / max(math.cos(math.radians(self.lat)), 1e-12)
+        if north >= 90.0 or south <= -90.0 or angle >= math.pi / 2 or reach >= 1:
+            return Bbox(-180.0, south, 180.0, north)
+        dlon = math.degrees(math.asin(reach))
+        if self.lon - dlon < -180 or self.lon + dlon > 180:
+            return Bbox(-180.0, south, 180.0, north)
+        return Bbox(self.lon - dlon, south, self.lon + dlon, north)
 
 
 def _numbers(text: str, count: int, what: str, example: str) -> list[float]:
@@ -86,11 +100,7 @@ def parse_near(text: str) -> Near:
     return as_near(str(text))
 
 
-def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    """Great-circle distance in metres between two lon/lat points (decimal degrees)."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    a = (
-        math.sin((p2 - p1) / 2) ** 2
-        + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
-    )
-    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
+def geodesic_m(lon1, lat1, lon2, lat2):
+    """Distance in metres on the WGS84 ellipsoid between lon/lat points (decimal degrees);
+    arrays broadcast."""
+    return _WGS84.inv(lon1, lat1, lon2, lat2)[2]

@@ -1,13 +1,19 @@
+import csv
+
 import numpy as np
 import pytest
+import shapely
 from pyproj import Geod
 from shapely.geometry import Polygon
+from typer.testing import CliRunner
 
+from geovec.cli import app
 from geovec.errors import GeovecError
 from geovec.geo.bounds import parse_bbox
 from geovec.geo.grid import reference_grid
 
 GEOD = Geod(ellps="WGS84")
+runner = CliRunner()
 
 
 @pytest.mark.parametrize("lat", [0.0, 32.78, 37.76, 60.0, -45.0])
@@ -36,8 +42,28 @@ def test_custom_spacing_and_bbox_parsing():
     dense = reference_grid((0, 0, 0.02, 0.02), tile_m=480, spacing_m=240)
     sparse = reference_grid((0, 0, 0.02, 0.02), tile_m=480)
     assert len(dense) > 3 * len(sparse) - 4
-    assert parse_bbox("-80,32,-79.5,33") == (-80, 32, -79.5, 33)
-    with pytest.raises(GeovecError):
-        parse_bbox("1,2,3")
-    with pytest.raises(GeovecError):
-        parse_bbox("10,0,5,1")
+    with pytest.raises(GeovecError, match="positive"):
+        reference_grid((0, 0, 0.02, 0.02), tile_m=-1)
+
+
+def test_grid_csv_through_api_and_cli(tmp_path):
+    """geovec grid writes the library's grid: the same tiles, centres and footprints."""
+    grid = reference_grid(parse_bbox("-79.96,32.76,-79.92,32.79"), tile_m=480)
+    out = tmp_path / "grid.csv"
+    result = runner.invoke(app, ["grid", "--bbox", "-79.96,32.76,-79.92,32.79", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"wrote {len(grid)} tiles to {out}"
+    rows = list(csv.DictReader(out.open()))
+    assert [r["id"] for r in rows] == grid.ids
+    np.testing.assert_allclose([float(r["lon"]) for r in rows], grid.lon)
+    np.testing.assert_allclose([float(r["lat"]) for r in rows], grid.lat)
+    assert {float(r["size_m"]) for r in rows} == {480.0}
+    footprint = shapely.from_wkt(rows[0]["footprint"])
+    assert footprint.equals_exact(grid.footprints[0], 1e-9)
+    assert footprint.contains(shapely.Point(grid.lon[0], grid.lat[0]))
+    stdout = runner.invoke(app, ["grid", "--bbox", "-79.96,32.76,-79.92,32.79", "--tile-m", "240"])
+    assert stdout.exit_code == 0 and len(stdout.output.strip().splitlines()) == 1 + len(
+        reference_grid(parse_bbox("-79.96,32.76,-79.92,32.79"), tile_m=240)
+    )
+    bad = runner.invoke(app, ["grid", "--bbox", "1,2,3"])
+    assert bad.exit_code == 1 and "W,S,E,N" in bad.output

@@ -1,8 +1,10 @@
+import numpy as np
 import pytest
 
 import geovec
 from geovec.errors import FeatureMissingError, StoreError
-from geovec.store.schema import BASE_SCHEMAS, feature_field
+from geovec.store.schema import feature_field
+from tests.stores import add_rows
 
 
 def test_feature_columns_arrive_with_the_table(tmp_path):
@@ -15,9 +17,34 @@ def test_feature_columns_arrive_with_the_table(tmp_path):
     assert store.features("map") == {"gist": 512, "places_fc8": 205}
 
 
-def test_every_located_table_has_lon_lat_geom():
-    for name in ("ground", "overhead", "map"):
-        assert {"id", "lon", "lat", "geom"} <= set(BASE_SCHEMAS[name].names)
+def test_every_located_table_holds_its_point_as_geometry(tmp_path):
+    """Rows written to each view carry lon, lat and a geom that DuckDB spatial reads as
+    the same point, longitude first."""
+    store = geovec.open(tmp_path / "db")
+    for view in ("ground", "overhead", "map"):
+        add_rows(
+            store,
+            view,
+            [{"id": f"{view}1", "lon": -79.93, "lat": 32.78}],
+            {"gist": np.ones((1, 4))},
+        )
+        assert {"id", "lon", "lat", "geom"} <= set(store.table(view).schema.names)
+        x, y, lon, lat = store.sql(
+            f"SELECT ST_X(geom), ST_Y(geom), lon, lat FROM {view}"
+        ).fetchone()
+        assert (x, y) == (lon, lat) == (-79.93, 32.78)
+
+
+def test_ids_read_the_id_column_only(tmp_path):
+    store = geovec.open(tmp_path / "db")
+    add_rows(
+        store,
+        "ground",
+        [{"id": f"g{i}", "lon": 0.0, "lat": 0.0} for i in range(3)],
+        {"gist": np.ones((3, 4))},
+    )
+    assert store.ids("ground") == {"g0", "g1", "g2"} and store.ids("map") == set()
+    assert store.count("ground", "id = 'g1'") == 1
 
 
 def test_missing_feature_names_the_fix(tmp_path):

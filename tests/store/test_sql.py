@@ -104,6 +104,12 @@ def test_extensions_come_from_wheels():
     assert all(p.suffix == ".duckdb_extension" and p.is_file() for p in extension_files())
 
 
-def test_named_query_parameters_are_checked():
+def test_named_queries_bind_exactly_their_parameters(db):
     with pytest.raises(QueryError, match="no named query"):
         run_query(new_database(), "no_such_query")
+    with geovec.open(db) as store, store.cursor() as con:
+        with pytest.raises(
+            QueryError, match=r"isolated_images.sql binds \['crs', 'radius_m', 'region'\]"
+        ):
+            run_query(con, "isolated_images", radius_m=250.0)
+        assert run_query(con, "regions").column("region").to_pylist() == ["charleston", "sf"]
