@@ -47,3 +47,11 @@ class FeatureMissingError(StoreError):
 
 class QueryError(GeovecError):
     """An SQL query failed or was refused."""
+
+
+class AerialSourceError(GeovecError):
+    """An aerial source (raster, world-file image, tile folder, MBTiles) cannot be read."""
+
+
+class DatasetError(GeovecError):
+    """A cross-view dataset folder (CVUSA, CVACT, VIGOR) is missing a file or has a bad line."""

@@ -6,6 +6,7 @@ isolated, built once per session. Doctests see these names:
 - ``demo_db``: its database directory; ``demo_store``: that store, opened;
 - ``demo_query``: the id of an isolated ground image that has a containing tile;
 - ``demo_aerial``: the path of a stored overhead image;
+- ``demo_tmp``: a fresh folder for the example's files;
 - ``geovec`` and ``np``.
 """
 
@@ -58,3 +59,4 @@ def _doctest_names(request):
 
     namespace = request.getfixturevalue("doctest_namespace")
     namespace.update(request.getfixturevalue("tiny_world_store"), geovec=geovec, np=np)
+    namespace["demo_tmp"] = request.getfixturevalue("tmp_path")

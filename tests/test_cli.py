@@ -34,6 +34,7 @@ CONTRACT = {  # DESIGN.md's command line (first wave)
     "classify",
     "landcover",
     "demo",
+    "aerial",  # second wave
 }
 
 
@@ -87,6 +88,7 @@ def library_function(path):
     has another name."""
     import geovec
     from geovec.geo.cutouts import write_cutouts
+    from geovec.ingestion.aerial import cut_aerial
 
     return {
         ("ingest",): (geovec.ingest, {}),
@@ -94,6 +96,7 @@ def library_function(path):
         ("synth",): (geovec.synth, {}),
         ("grid",): (geovec.reference_grid, {}),
         ("cutouts",): (write_cutouts, {"fov": "fov_deg"}),
+        ("aerial",): (cut_aerial, {}),
         ("isolate",): (geovec.isolate, {}),
         ("evaluate",): (geovec.evaluate, {}),
         ("localize",): (geovec.localize, {}),

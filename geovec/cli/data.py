@@ -12,6 +12,7 @@ from geovec import DEFAULT_BATCH_SIZE
 from geovec.cli.app import DbArgument, app, command, open_existing, split_list
 from geovec.geo.cutouts import CUTOUT_FOV, CUTOUT_SIZE, SIDE_HEADINGS
 from geovec.geo.grid import TILE_M
+from geovec.ingestion.aerial import DEFAULT_PX
 from geovec.synthetic import DEFAULT_EXTENT_KM, DEFAULT_GROUND, DEFAULT_SEED
 
 FeaturesOption = Annotated[
@@ -137,3 +138,51 @@ def cutouts_command(
 
     written = write_cutouts(panoramas, out, parse_headings(headings), parse_size(size), fov)
     typer.echo(f"wrote {len(written)} views to {out}")
+
+
+@command(app, "aerial")
+def aerial_command(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="SOURCE... POINTS: a GeoTIFF/COG (or several, or a folder of them), an image "
+            "with a world file, a {z}/{x}/{y} tile folder or an .mbtiles file; then a table "
+            "of points (id, lon, lat; CSV, Parquet or GeoJSON)."
+        ),
+    ],
+    out: Annotated[Path, typer.Option(help="Folder for <id>.png, manifest.csv, failures.csv.")],
+    size_m: Annotated[float, typer.Option(help="Ground size of each square, metres.")] = TILE_M,
+    px: Annotated[int, typer.Option(help="Pixels on a side.")] = DEFAULT_PX,
+    view: Annotated[
+        str, typer.Option(help="map (reference tiles) or overhead (centred on ground photos).")
+    ] = "map",
+    zoom: Annotated[
+        int | None, typer.Option(help="Tile zoom (default: as fine as needed).")
+    ] = None,
+    scheme: Annotated[
+        str | None, typer.Option(help="Tile rows: xyz or tms (default: tms for gdal2tiles).")
+    ] = None,
+    crs: Annotated[
+        str | None, typer.Option(help="CRS of a world-file image (default: its .prj).")
+    ] = None,
+) -> None:
+    """Cut north-up aerial squares centred on points, ready for geovec ingest."""
+    from geovec.errors import GeovecError
+    from geovec.ingestion.aerial import cut_aerial
+
+    if len(paths) < 2:
+        raise GeovecError("give an aerial SOURCE and a POINTS table")
+    *sources, points = paths
+    summary = cut_aerial(
+        sources if len(sources) > 1 else sources[0],
+        points,
+        out,
+        size_m=size_m,
+        px=px,
+        view=view,
+        crs=crs,
+        zoom=zoom,
+        scheme=scheme,
+        progress=True,
+    )
+    typer.echo(summary.line())

@@ -11,10 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from pyproj import CRS, Transformer
+from pyproj import CRS
 
-from geovec.errors import GeovecError
-from geovec.geo.grid import local_crs
+from geovec.errors import AerialSourceError
+from geovec.geo.sampling import Cut, bilinear, square_in, to_rgb8
 
 
 def read_world_file(path: str | Path) -> np.ndarray:
@@ -22,8 +22,18 @@ def read_world_file(path: str | Path) -> np.ndarray:
     try:
         a, d, b, e, c, f = (float(line) for line in Path(path).read_text().split())
     except (OSError, ValueError):
-        raise GeovecError(f"{path}: a world file has six numbers, one per line") from None
+        raise AerialSourceError(f"{path}: a world file has six numbers, one per line") from None
     return np.array([[a, b, c], [d, e, f]])
+
+
+def world_file_of(image: Path) -> Path | None:
+    """The world file beside an image: .pgw for .png (first and last letters of the
+    extension plus w), .pngw, or .wld; None when there is none."""
+    ext = image.suffix.lower()
+    for candidate in (ext[:2] + ext[-1] + "w", ext + "w", ".wld"):
+        if image.with_suffix(candidate).exists():
+            return image.with_suffix(candidate)
+    return None
 
 
 def write_world_file(path: str | Path, affine: np.ndarray) -> None:
@@ -50,49 +60,36 @@ class Orthophoto:
 
         image = Path(image)
         if world_file is None:
-            ext = image.suffix.lower()
-            candidates = [
-                image.with_suffix(ext[:2] + ext[-1] + "w"),
-                image.with_suffix(ext + "w"),
-                image.with_suffix(".wld"),
-            ]
-            world_file = next((p for p in candidates if p.exists()), None)
+            world_file = world_file_of(image)
             if world_file is None:
-                raise GeovecError(f"{image}: no world file beside it (.{ext[1]}{ext[-1]}w or .wld)")
+                ext = image.suffix.lower()
+                raise AerialSourceError(
+                    f"{image}: no world file beside it (.{ext[1]}{ext[-1]}w or .wld)"
+                )
         if crs is None:
             prj = image.with_suffix(".prj")
             if not prj.exists():
-                raise GeovecError(f"{image}: say its CRS (no {prj.name} beside it)")
+                raise AerialSourceError(f"{image}: say its CRS (no {prj.name} beside it)")
             crs = prj.read_text()
         return cls(load_rgb(image, max_pixels=1_000_000_000), read_world_file(world_file), crs)
 
-    def sample(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Bilinear colours at map coordinates (outside the image: black)."""
+    def cut(self, lon: float, lat: float, size_m: float, px: int) -> Cut | None:
+        """The square around (lon, lat); None when it misses the image entirely."""
+        x, y = square_in(self.crs, lon, lat, size_m, px)
         col = self._inverse[0, 0] * x + self._inverse[0, 1] * y + self._inverse[0, 2]
         row = self._inverse[1, 0] * x + self._inverse[1, 1] * y + self._inverse[1, 2]
-        h, w = self.pixels.shape[:2]
-        inside = (col >= -0.5) & (col <= w - 0.5) & (row >= -0.5) & (row <= h - 0.5)
-        c0 = np.clip(np.floor(col).astype(int), 0, w - 1)
-        r0 = np.clip(np.floor(row).astype(int), 0, h - 1)
-        c1, r1 = np.clip(c0 + 1, 0, w - 1), np.clip(r0 + 1, 0, h - 1)
-        fc = np.clip(col - np.floor(col), 0, 1)[..., None]
-        fr = np.clip(row - np.floor(row), 0, 1)[..., None]
-        src = self.pixels.astype(np.float32)
-        out = (src[r0, c0] * (1 - fc) + src[r0, c1] * fc) * (1 - fr) + (
-            src[r1, c0] * (1 - fc) + src[r1, c1] * fc
-        ) * fr
-        out[~inside] = 0
-        return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+        values, inside = bilinear(self.pixels, row, col)  # world files give pixel centres
+        return Cut(to_rgb8(values), inside) if inside.any() else None
 
     def aerial_at(self, lon: float, lat: float, size_m: float = 480.0, px: int = 256) -> np.ndarray:
-        """A north-up (px, px, 3) image, ``size_m`` metres on a side, centred on lon, lat."""
-        local = local_crs(lon, lat)
-        offs = (np.arange(px) + 0.5) * size_m / px - size_m / 2
-        ex, ny = np.meshgrid(offs, -offs)
-        to_map = Transformer.from_crs(local, self.crs, always_xy=True)
-        x, y = to_map.transform(ex, ny)
-        return self.sample(np.asarray(x), np.asarray(y))
+        """A north-up (px, px, 3) image, ``size_m`` metres on a side, centred on lon, lat
+        (black where the image does not reach)."""
+        cut = self.cut(lon, lat, size_m, px)
+        return cut.rgb if cut is not None else np.zeros((px, px, 3), np.uint8)
 
     def tiles(self, grid) -> list[np.ndarray]:
-        """The images of every tile of a :class:`geovec.grid.Grid`."""
+        """The images of every tile of a :class:`geovec.geo.grid.Grid`."""
         return [self.aerial_at(lo, la, grid.tile_m) for lo, la in zip(grid.lon, grid.lat)]
+
+    def close(self) -> None:
+        pass

@@ -40,7 +40,7 @@ def read_source(source: str | Path, view: str | None = None) -> tuple[list[Recor
         return read_folder(source, view or "ground")
     if not source.is_file():
         raise ManifestError(f"{source}: no such manifest or folder")
-    rows = _manifest_rows(source)
+    rows = read_rows(source)
     records, failures = validate_rows(rows, source.parent)
     if view is not None:
         records = [r for r in records if r.view == view]
@@ -48,7 +48,9 @@ def read_source(source: str | Path, view: str | None = None) -> tuple[list[Recor
     return records, failures
 
 
-def _manifest_rows(path: Path) -> list[dict]:
+def read_rows(path: Path) -> list[dict]:
+    """The rows of a table file: CSV (text columns kept as text), Parquet or GeoJSON
+    (a FeatureCollection of points: properties plus lon, lat)."""
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
@@ -87,7 +89,8 @@ def _geojson_rows(path: Path) -> list[dict]:
     return rows
 
 
-def _coordinate(value, low: float, high: float, name: str) -> float:
+def coordinate(value, low: float, high: float, name: str) -> float:
+    """A finite number within [low, high], or ValueError naming ``name``."""
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -117,8 +120,8 @@ def validate_rows(rows: list[dict], base: Path) -> tuple[list[Record], list[Fail
                 raise ValueError(f"id {ident!r} repeated in view {view}")
             if not row.get("path"):
                 raise ValueError("empty path")
-            lon = _coordinate(row.get("lon"), -180, 180, "lon")
-            lat = _coordinate(row.get("lat"), -90, 90, "lat")
+            lon = coordinate(row.get("lon"), -180, 180, "lon")
+            lat = coordinate(row.get("lat"), -90, 90, "lat")
             path = (base / str(row["path"])).resolve()
             if not path.is_file():
                 raise ValueError("file not found" if not path.exists() else "not a file")

@@ -1,0 +1,203 @@
+"""Cutting aerial images for a table of points: the paper's map tiles (``view="map"``, one
+per reference-grid cell) and the aerial image centred on each ground photo
+(``view="overhead"``), from any aerial source (:func:`geovec.geo.aerial.open_source`).
+
+Writes DIR/<id>.png, DIR/manifest.csv (ready for ``geovec ingest``) and DIR/failures.csv
+(points outside the source, or over no data for more than half of their square); a bad
+point never stops the others.
+
+The synthetic world's own map tiles, cut again from its land-cover raster (a PNG with a
+world file and a .prj):
+
+>>> tiles = demo_store.sql("SELECT id, lon, lat, region FROM map WHERE region = 'charleston'")
+>>> tiles.write_csv(str(demo_tmp / "tiles.csv"))
+>>> raster = demo_world.directory / "charleston" / "landcover.png"
+>>> summary = cut_aerial(raster, demo_tmp / "tiles.csv", demo_tmp / "aerial", px=64)
+>>> summary.written == len(tiles.fetchall()), summary.failed
+(True, 0)
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import os
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from PIL import Image
+
+from geovec.errors import GeovecError
+from geovec.geo.aerial import open_source
+from geovec.geo.grid import TILE_M
+from geovec.ingestion.sources import coordinate, read_rows
+from geovec.progress import ProgressReporter
+
+DEFAULT_PX = 256
+"""Pixels on a side of a cut aerial image (the paper's tiles: 256)."""
+MAX_NODATA = 0.5
+"""A square with more than this share of pixels without data is not written."""
+MANIFEST_FIELDS = ["id", "path", "view", "lon", "lat", "region", "size_m", "pair"]
+FAILURE_FIELDS = ["id", "lon", "lat", "stage", "error"]
+
+
+@dataclasses.dataclass
+class AerialSummary:
+    """What :func:`cut_aerial` wrote."""
+
+    written: int
+    failed: int
+    out: Path
+    manifest: Path
+    failures: Path
+    seconds: float
+
+    def line(self) -> str:
+        rate = self.written / self.seconds if self.seconds > 0 else 0.0
+        return (
+            f"wrote {self.written} images to {self.out} ({rate:.1f} images/s), "
+            f"failed {self.failed}; manifest {self.manifest}"
+            + (f", failures {self.failures}" if self.failed else "")
+        )
+
+
+def file_name(ident: str) -> str:
+    """A file name for an id: letters, digits, '.', '_' and '-' kept, the rest '_'."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", ident) + ".png"
+
+
+def read_points(path: str | Path) -> tuple[list[dict], list[dict]]:
+    """(points, failures) from a table with id, lon, lat (optional region, size_m)."""
+    rows = read_rows(Path(path))
+    if rows and not {"id", "lon", "lat"} <= set(rows[0]):
+        raise GeovecError(f"{path}: a points table needs id, lon and lat columns")
+    points, failures, seen = [], [], set()
+    for number, row in enumerate(rows, start=1):
+        ident = str(row.get("id") or "").strip()
+        try:
+            if not ident:
+                raise ValueError(f"row {number}: empty id")
+            if ident in seen:
+                raise ValueError(f"id {ident!r} repeated")
+            lon = coordinate(row.get("lon"), -180, 180, "lon")
+            lat = coordinate(row.get("lat"), -90, 90, "lat")
+        except ValueError as exc:
+            failures.append(
+                dict(
+                    id=ident, lon=row.get("lon"), lat=row.get("lat"), stage="points", error=str(exc)
+                )
+            )
+            continue
+        seen.add(ident)
+        size = row.get("size_m")
+        points.append(
+            dict(
+                id=ident,
+                lon=lon,
+                lat=lat,
+                region=row.get("region"),
+                size_m=float(size) if size not in (None, "") else None,
+            )
+        )
+    return points, failures
+
+
+def _verdict(cut, px: int) -> str | None:
+    """Why a cut is not written, or None when it is good."""
+    middle = slice((px - 1) // 2, px // 2 + 1)
+    if cut is None or not cut.valid[middle, middle].any():
+        return "outside the source's coverage"
+    missing = 1.0 - cut.valid_fraction
+    if missing > MAX_NODATA:
+        return f"no data (nodata or transparent) under {missing:.0%} of its square"
+    return None
+
+
+def cut_aerial(
+    source,
+    points: str | Path,
+    out: str | Path,
+    *,
+    size_m: float = TILE_M,
+    px: int = DEFAULT_PX,
+    view: str = "map",
+    crs: str | None = None,
+    zoom: int | None = None,
+    scheme: str | None = None,
+    progress: bool = False,
+) -> AerialSummary:
+    """Cut one north-up square per point from an aerial source.
+
+    Args:
+      source: what :func:`geovec.geo.aerial.open_source` opens (a raster, folder of
+        rasters or tiles, MBTiles, world-file image, or a list of rasters).
+      points: a table with id, lon, lat (decimal degrees); optional region, and size_m
+        (metres) that overrides ``size_m`` for that point.
+      out: the folder for the images, manifest.csv and failures.csv.
+      size_m: ground size of a square in metres; px: its pixels on a side.
+      view: "map" (reference tiles) or "overhead" (centred on ground photos; their
+        ``pair`` is the point's id).
+    """
+    if view not in ("map", "overhead"):
+        raise GeovecError(f"view must be map or overhead, got {view!r}")
+    if not size_m > 0 or px < 2:
+        raise GeovecError(f"size_m must be positive metres and px at least 2, got {size_m}, {px}")
+    started = time.perf_counter()
+    source = open_source(source, crs=crs, zoom=zoom, scheme=scheme)
+    try:
+        todo, failures = read_points(points)
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        rows = []
+        with (
+            ThreadPoolExecutor(2, thread_name_prefix="geovec-png") as writers,
+            ProgressReporter("aerial", len(todo), enabled=progress) as bar,
+        ):
+            pending = []
+            for p in todo:
+                size = p["size_m"] or size_m
+                cut = source.cut(p["lon"], p["lat"], size, px)
+                reason = _verdict(cut, px)
+                if reason:
+                    failures.append(
+                        dict(id=p["id"], lon=p["lon"], lat=p["lat"], stage="aerial", error=reason)
+                    )
+                else:
+                    name = file_name(p["id"])
+                    image = Image.fromarray(cut.rgb)
+                    pending.append(writers.submit(image.save, out / name))
+                    rows.append(
+                        dict(
+                            id=p["id"],
+                            path=name,
+                            view=view,
+                            lon=p["lon"],
+                            lat=p["lat"],
+                            region=p["region"],
+                            size_m=size,
+                            pair=p["id"] if view == "overhead" else None,
+                        )
+                    )
+                bar.advance()
+            for future in pending:
+                future.result()
+    finally:
+        source.close()
+    manifest = _write_csv(out / "manifest.csv", MANIFEST_FIELDS, rows)
+    failed = _write_csv(out / "failures.csv", FAILURE_FIELDS, failures)
+    return AerialSummary(
+        len(rows), len(failures), out, manifest, failed, time.perf_counter() - started
+    )
+
+
+def _write_csv(path: Path, fields: list[str], rows: list[dict]) -> Path:
+    """Write through a temporary file and a rename: never half a file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, path)
+    return path
