@@ -14,7 +14,7 @@ import numpy as np
 from pyproj import CRS
 
 from geovec.errors import AerialSourceError
-from geovec.geo.sampling import Cut, bilinear, square_in, to_rgb8
+from geovec.geo.sampling import Cut, Square, resample
 
 
 def read_world_file(path: str | Path) -> np.ndarray:
@@ -75,11 +75,12 @@ class Orthophoto:
 
     def cut(self, lon: float, lat: float, size_m: float, px: int) -> Cut | None:
         """The square around (lon, lat); None when it misses the image entirely."""
-        x, y = square_in(self.crs, lon, lat, size_m, px)
+        square = Square.around(lon, lat, size_m, px)
+        x, y = square.in_crs(self.crs)
         col = self._inverse[0, 0] * x + self._inverse[0, 1] * y + self._inverse[0, 2]
         row = self._inverse[1, 0] * x + self._inverse[1, 1] * y + self._inverse[1, 2]
-        values, inside = bilinear(self.pixels, row, col)  # world files give pixel centres
-        return Cut(to_rgb8(values), inside) if inside.any() else None
+        # a world file names pixel centres: + 0.5 for pixel edges
+        return resample(self.pixels, None, col + 0.5, row + 0.5, square)
 
     def aerial_at(self, lon: float, lat: float, size_m: float = 480.0, px: int = 256) -> np.ndarray:
         """A north-up (px, px, 3) image, ``size_m`` metres on a side, centred on lon, lat

@@ -14,7 +14,7 @@ import numpy as np
 from pyproj import CRS
 
 from geovec.errors import AerialSourceError
-from geovec.geo.sampling import Cut, bilinear, nearest, square_in, to_rgb8
+from geovec.geo.sampling import Cut, Square, resample, to_rgb8
 
 RASTER_SUFFIXES = {".tif", ".tiff", ".vrt", ".img", ".jp2", ".gpkg"}
 
@@ -50,7 +50,7 @@ class Raster:
         self.palette = None
         if interp[0] == ColorInterp.palette:
             colours = ds.colormap(1)
-            self.palette = np.zeros((max(colours) + 1, 3), np.float32)
+            self.palette = np.zeros((max(colours) + 1, 3), np.uint8)
             for index, rgba in colours.items():
                 self.palette[index] = rgba[:3]
         self.scale = self._scale()
@@ -79,9 +79,10 @@ class Raster:
         from rasterio.windows import Window
 
         ds = self.dataset
-        x, y = square_in(self.crs, lon, lat, size_m, px)
+        square = Square.around(lon, lat, size_m, px)
+        x, y = square.in_crs(self.crs)
         a, b, c, d, e, f = (~ds.transform)[:6]
-        cols, rows = a * x + b * y + c, d * x + e * y + f  # edges: pixel 0's centre is 0.5
+        cols, rows = a * x + b * y + c, d * x + e * y + f  # pixel edges
         c0 = max(int(math.floor(cols.min())) - 1, 0)
         r0 = max(int(math.floor(rows.min())) - 1, 0)
         c1 = min(int(math.ceil(cols.max())) + 1, ds.width)
@@ -89,32 +90,26 @@ class Raster:
         if c1 <= c0 or r1 <= r0:
             return None
         # source pixels per output pixel: read decimated (GDAL picks the overview) when >= 2
-        step = max(1, int((cols.max() - cols.min()) / px), int((rows.max() - rows.min()) / px))
+        span = max(cols.max() - cols.min(), rows.max() - rows.min())
+        step = max(1, int(span / px))
         shape = (max(1, math.ceil((r1 - r0) / step)), max(1, math.ceil((c1 - c0) / step)))
         window = Window(c0, r0, c1 - c0, r1 - r0)
+        resampling = Resampling.average if step > 1 else Resampling.nearest
         data = ds.read(
-            self.bands,
-            window=window,
-            out_shape=(len(self.bands), *shape),
-            resampling=Resampling.average if step > 1 else Resampling.nearest,
+            self.bands, window=window, out_shape=(len(self.bands), *shape), resampling=resampling
         )
-        mask = ds.dataset_mask(window=window, out_shape=shape, resampling=Resampling.nearest) > 0
-        pixels = np.moveaxis(data, 0, -1).astype(np.float32)
+        valid = ds.dataset_mask(window=window, out_shape=shape, resampling=Resampling.nearest)
+        pixels = np.moveaxis(data, 0, -1)
         if self.palette is not None:
             pixels = self.palette[np.clip(pixels[..., 0].astype(int), 0, len(self.palette) - 1)]
         elif self.scale is not None:
-            pixels = pixels * self.scale
+            pixels = to_rgb8(pixels * self.scale)
         if pixels.shape[-1] == 1:
             pixels = np.repeat(pixels, 3, axis=-1)
-        # fractional indices of the output pixel centres in the (decimated) window
         sy, sx = (r1 - r0) / shape[0], (c1 - c0) / shape[1]
-        r = (rows - r0) / sy - 0.5
-        c = (cols - c0) / sx - 0.5
-        values, inside = bilinear(pixels, r, c)
-        inside &= (cols >= 0) & (cols <= ds.width) & (rows >= 0) & (rows <= ds.height)
-        valid = inside & nearest(mask, r, c)
-        values[~valid] = 0
-        return Cut(to_rgb8(values), valid)
+        return resample(
+            pixels.astype(np.uint8), valid > 0, (cols - c0) / sx, (rows - r0) / sy, square
+        )
 
 
 class Mosaic:

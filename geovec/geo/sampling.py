@@ -1,24 +1,30 @@
-"""Resampling shared by every aerial source: where the pixels of a north-up square around
-a point fall in a source's coordinates, and bilinear sampling there.
+"""Resampling shared by every aerial source: where a north-up square around a point falls
+in a source's pixels, and the square's image.
 
-A square is ``size_m`` metres on a side, ``px`` pixels, centred on (lon, lat) in an
-azimuthal equidistant frame centred on the point, so its metres are true metres whatever
-the latitude. Its pixel centres are carried into a source's CRS exactly at a coarse lattice
-of nodes and bilinearly between them (as GDAL's approximate transformer does); over a
-square of a few hundred metres the difference is far below a millimetre.
+A square is ``size_m`` metres on a side, ``px`` pixels, centred on (lon, lat) in the
+azimuthal equidistant frame of the point, so its metres are true metres at any latitude.
+The corners of an 8 x 8 mesh of cells over it are carried into the source exactly (the
+geodesic gives their lon/lat, as PROJ's aeqd does; then the source's CRS); inside each
+cell Pillow maps pixels bilinearly (its MESH transform, in C), as GDAL's approximate
+transformer does. Over a square of a few hundred metres the difference from an exact
+per-pixel transform is far below a millimetre.
+
+Source coordinates here are pixel *edges*: (0, 0) is the top-left corner of the first
+pixel, whose centre is (0.5, 0.5).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import numpy as np
-from pyproj import CRS, Transformer
+from PIL import Image
+from pyproj import CRS, Geod, Transformer
 
-from geovec.geo.grid import local_proj
-
-NODES = 9
-"""Nodes per side of the lattice transformed exactly."""
+CELLS = 8
+"""Mesh cells per side of a square."""
+_WGS84 = Geod(ellps="WGS84")
 
 
 @dataclasses.dataclass
@@ -34,67 +40,79 @@ class Cut:
         return float(self.valid.mean())
 
 
-def square_lonlat(lon: float, lat: float, size_m: float, px: int) -> tuple[np.ndarray, np.ndarray]:
-    """Lon, lat (decimal degrees) of every pixel centre of the square, each (px, px), row 0
-    the northern edge."""
-    to_lonlat = Transformer.from_crs(local_proj(lon, lat), "EPSG:4326", always_xy=True)
-    return _lattice(to_lonlat, size_m, px)
+@dataclasses.dataclass
+class Square:
+    """The mesh of a square: lon/lat of its nodes (decimal degrees, (n + 1, n + 1), row 0
+    the northern edge) and the output pixel edges they stand at."""
+
+    lons: np.ndarray
+    lats: np.ndarray
+    edges: np.ndarray  # (n + 1,) int, output pixel edges 0 .. px
+    px: int
+
+    @classmethod
+    def around(cls, lon: float, lat: float, size_m: float, px: int) -> Square:
+        edges = np.unique(np.linspace(0, px, min(CELLS, px) + 1).round().astype(int))
+        metres = edges * size_m / px - size_m / 2
+        east, north = np.meshgrid(metres, -metres)
+        lons, lats, _ = _WGS84.fwd(
+            np.full(east.shape, lon),
+            np.full(east.shape, lat),
+            np.degrees(np.arctan2(east, north)),
+            np.hypot(east, north),
+        )
+        return cls(np.asarray(lons), np.asarray(lats), edges, px)
+
+    def in_crs(self, crs) -> tuple[np.ndarray, np.ndarray]:
+        """x, y of the nodes in ``crs``."""
+        wkt = CRS.from_user_input(crs).to_wkt()
+        x, y = _from_wgs84(wkt).transform(self.lons, self.lats)
+        return np.asarray(x), np.asarray(y)
 
 
-def square_in(crs: CRS, lon: float, lat: float, size_m: float, px: int):
-    """x, y of every pixel centre of the square in ``crs``, each (px, px)."""
-    local = CRS.from_proj4(local_proj(lon, lat))
-    return _lattice(Transformer.from_crs(local, crs, always_xy=True), size_m, px)
+@functools.lru_cache(maxsize=32)
+def _from_wgs84(crs_wkt: str) -> Transformer:
+    return Transformer.from_crs("EPSG:4326", CRS.from_wkt(crs_wkt), always_xy=True)
 
 
-def _lattice(transformer: Transformer, size_m: float, px: int):
-    offsets = (np.arange(px) + 0.5) * size_m / px - size_m / 2  # pixel centres, metres
-    nodes = np.linspace(offsets[0], offsets[-1], min(NODES, px))
-    east, north = np.meshgrid(nodes, -nodes)  # north up
-    x, y = (np.asarray(v) for v in transformer.transform(east, north))
-    if len(nodes) == px:
-        return x, y
-    where = np.interp(offsets, nodes, np.arange(len(nodes)))
-    return _interpolate(x, where), _interpolate(y, where)
-
-
-def _interpolate(grid: np.ndarray, where: np.ndarray) -> np.ndarray:
-    """Bilinear interpolation of a (n, n) lattice at fractional node positions ``where``
-    along both axes; (len(where), len(where))."""
-    i0 = np.minimum(np.floor(where).astype(int), grid.shape[0] - 2)
-    f = where - i0
-    rows = grid[i0] * (1 - f)[:, None] + grid[i0 + 1] * f[:, None]
-    return rows[:, i0] * (1 - f)[None, :] + rows[:, i0 + 1] * f[None, :]
-
-
-def bilinear(pixels: np.ndarray, rows: np.ndarray, cols: np.ndarray):
-    """Bilinear samples of (H, W, C) ``pixels`` at fractional pixel-centre indices (row 0.0
-    is the centre of the first row), and whether each sample lies on the image.
-
-    Returns (float32 (..., C), bool (...)); samples off the image are 0.
-    """
+def resample(
+    pixels: np.ndarray,
+    valid: np.ndarray | None,
+    cols: np.ndarray,
+    rows: np.ndarray,
+    square: Square,
+) -> Cut | None:
+    """The square's image from (H, W, 3) uint8 ``pixels`` (and which source pixels hold
+    data, None for all), given where its mesh nodes fall (``cols``, ``rows``, pixel edges).
+    None when the square misses the pixels entirely."""
     h, w = pixels.shape[:2]
-    inside = (cols >= -0.5) & (cols <= w - 0.5) & (rows >= -0.5) & (rows <= h - 0.5)
-    c0 = np.clip(np.floor(cols).astype(np.intp), 0, w - 1)
-    r0 = np.clip(np.floor(rows).astype(np.intp), 0, h - 1)
-    c1, r1 = np.minimum(c0 + 1, w - 1), np.minimum(r0 + 1, h - 1)
-    fc = np.clip(cols - np.floor(cols), 0, 1)[..., None].astype(np.float32)
-    fr = np.clip(rows - np.floor(rows), 0, 1)[..., None].astype(np.float32)
-    top = pixels[r0, c0] * (1 - fc) + pixels[r0, c1] * fc
-    bottom = pixels[r1, c0] * (1 - fc) + pixels[r1, c1] * fc
-    out = (top * (1 - fr) + bottom * fr).astype(np.float32)
-    out[~inside] = 0
-    return out, inside
-
-
-def nearest(mask: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """``mask`` (H, W) at the nearest pixel to each fractional index; False off the image."""
-    h, w = mask.shape
-    r, c = np.rint(rows).astype(np.intp), np.rint(cols).astype(np.intp)
-    inside = (r >= 0) & (r < h) & (c >= 0) & (c < w)
-    out = np.zeros(rows.shape, bool)
-    out[inside] = mask[r[inside], c[inside]]
-    return out
+    if cols.max() <= 0 or rows.max() <= 0 or cols.min() >= w or rows.min() >= h:
+        return None
+    mesh = []
+    e = square.edges
+    for i in range(len(e) - 1):
+        for j in range(len(e) - 1):
+            quad = (
+                cols[i, j], rows[i, j],  # upper left
+                cols[i + 1, j], rows[i + 1, j],  # lower left
+                cols[i + 1, j + 1], rows[i + 1, j + 1],  # lower right
+                cols[i, j + 1], rows[i, j + 1],  # upper right
+            )  # fmt: skip
+            mesh.append(((int(e[j]), int(e[i]), int(e[j + 1]), int(e[i + 1])), quad))
+    size = (square.px, square.px)
+    # each band as a float image: Pillow's 8-bit bilinear truncates (a bias of -0.5)
+    bands = [
+        Image.fromarray(pixels[..., b].astype(np.float32), "F").transform(
+            size, Image.Transform.MESH, mesh, Image.Resampling.BILINEAR
+        )
+        for b in range(3)
+    ]
+    rgb = to_rgb8(np.stack([np.asarray(b) for b in bands], axis=-1))
+    known = np.full((h, w), 255, np.uint8) if valid is None else valid.astype(np.uint8) * 255
+    mask = Image.fromarray(known, "L").transform(size, Image.Transform.MESH, mesh)
+    covered = np.asarray(mask) > 127
+    rgb[~covered] = 0
+    return Cut(rgb, covered)
 
 
 def to_rgb8(values: np.ndarray) -> np.ndarray:

@@ -15,15 +15,13 @@ from pathlib import Path
 import mercantile
 import numpy as np
 from PIL import Image
-from pyproj import Transformer
 
 from geovec.errors import AerialSourceError
-from geovec.geo.sampling import Cut, bilinear, nearest, square_lonlat, to_rgb8
+from geovec.geo.sampling import Cut, Square, resample
 
 TILE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 WORLD_M = 2 * 20037508.342789244
 """Width of the Web Mercator world in metres."""
-_MERCATOR = Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True)
 
 
 def _decode(data: bytes) -> np.ndarray:
@@ -121,36 +119,30 @@ class TilePyramid:
         return self.store.zooms[-1]
 
     def cut(self, lon: float, lat: float, size_m: float, px: int) -> Cut | None:
+        """The square around (lon, lat), or None when no tile lies under it."""
         z = self._zoom_for(lat, size_m / px)
-        lons, lats = square_lonlat(lon, lat, size_m, px)
-        west, east = lons.min(), lons.max()
-        south, north = max(lats.min(), -85.05), min(lats.max(), 85.05)
+        square = Square.around(lon, lat, size_m, px)
+        west, east = square.lons.min(), square.lons.max()
+        south, north = max(square.lats.min(), -85.05), min(square.lats.max(), 85.05)
         tiles = list(mercantile.tiles(west, south, east, north, zooms=z))
-        if not tiles:
-            return None
-        xs = [t.x for t in tiles]
-        ys = [t.y for t in tiles]
-        x0, y0 = min(xs), min(ys)
         images = {(t.x, t.y): self.store.tile(z, t.x, t.y) for t in tiles}
-        found = [img for img in images.values() if img is not None]
-        if not found:
+        if not any(img is not None for img in images.values()):
             return None
         size = self.tile_px
-        canvas = np.zeros(((max(ys) - y0 + 1) * size, (max(xs) - x0 + 1) * size, 4), np.uint8)
+        x0, y0 = min(t.x for t in tiles), min(t.y for t in tiles)
+        width = (max(t.x for t in tiles) - x0 + 1) * size
+        height = (max(t.y for t in tiles) - y0 + 1) * size
+        canvas = np.zeros((height, width, 4), np.uint8)  # transparent where tiles are missing
         for (tx, ty), img in images.items():
             if img is not None:
                 top, left = (ty - y0) * size, (tx - x0) * size
                 canvas[top : top + size, left : left + size] = img[:size, :size]
-        # fractional pixel-centre indices in the canvas, from Web Mercator metres
-        mx, my = _MERCATOR.transform(lons, lats)
+        # the mesh nodes in canvas pixels, from Web Mercator metres
+        mx, my = square.in_crs("EPSG:3857")
         origin = mercantile.xy_bounds(mercantile.Tile(x0, y0, z))
         metres_per_px = (origin.right - origin.left) / size
-        cols = (np.asarray(mx) - origin.left) / metres_per_px - 0.5
-        rows = (origin.top - np.asarray(my)) / metres_per_px - 0.5
-        values, inside = bilinear(canvas[..., :3].astype(np.float32), rows, cols)
-        valid = inside & nearest(canvas[..., 3] > 127, rows, cols)
-        values[~valid] = 0
-        return Cut(to_rgb8(values), valid)
+        cols, rows = (mx - origin.left) / metres_per_px, (origin.top - my) / metres_per_px
+        return resample(canvas, canvas[..., 3] > 127, cols, rows, square)
 
 
 def tile_store(source: Path, scheme: str | None = None) -> TileFolder | MBTiles:
