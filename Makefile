@@ -4,7 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check lint bench clean
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test check lint bench clean gdal-tools
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,12 +21,20 @@ lint: $(STAMP)
 	$(BIN)/ruff check geovec tests bench
 
 # Every tier: the fast tests, the docstring examples and the slow end-to-end ones.
-test: lint
+test: lint gdal-tools
 	$(BIN)/pytest -q
 
 # The fast tier for the inner loop: everything but the tests marked slow.
 check: lint
 	$(BIN)/pytest -q -m "not slow"
+
+# gdal2tiles.py (Debian's gdal-bin) writes the tile folders that the aerial tests read;
+# without it those tests are skipped, with the reason.
+gdal-tools:
+	@command -v gdal2tiles.py >/dev/null 2>&1 || { \
+	  echo "installing Debian's gdal-bin (gdal2tiles.py) for the tile-folder tests"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq gdal-bin >/dev/null; } \
+	  || echo "warning: gdal-bin is not installed; the tile-folder tests will be skipped"
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[test,bench]'

@@ -5,7 +5,7 @@
 --   $radius_m  isolation radius in metres
 --   $crs       a metric CRS for the region (geovec passes a local azimuthal equidistant
 --              proj string centred on the region's images)
---   $region    only ground images of this region
+--   $region    only ground images of this region (those without a position are left out)
 -- Output columns: id, isolated (BOOLEAN), nearest_m (distance to the nearest other image
 --   when it was measured: for images alone in their grid cell; NULL for images that share
 --   a cell, which are closer than the radius to another image by construction).
@@ -20,6 +20,7 @@ WITH metric AS (
            ST_Transform(ST_Point(lon, lat), 'EPSG:4326', $crs, always_xy := true) AS p
     FROM ground
     WHERE region IS NOT DISTINCT FROM $region
+      AND lon IS NOT NULL AND lat IS NOT NULL  -- pair-only images have no position
 ), cells AS MATERIALIZED (
     SELECT id, ST_X(p) AS x, ST_Y(p) AS y,
            floor(ST_X(p) / ($radius_m / sqrt(2)))::BIGINT AS cx,

@@ -35,6 +35,7 @@ CONTRACT = {  # DESIGN.md's command line (first wave)
     "landcover",
     "demo",
     "aerial",  # second wave
+    "dataset",
 }
 
 

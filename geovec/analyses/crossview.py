@@ -77,6 +77,7 @@ class Evaluation:
     curve: list[list[float]]
     regions: dict[str, dict]
     skipped: int = 0  # isolated queries outside every tile footprint
+    unlocated: int = 0  # ground images without a position (pair-only datasets), left out
     chance_top_1_percent: float = 0.0  # what random ranking would score
     area_under_curve: float = 0.0  # 0.5 for random ranking, 1 for perfect
     ranks: pa.Table = dataclasses.field(default_factory=RANK_SCHEMA.empty_table, repr=False)
@@ -89,6 +90,7 @@ class Evaluation:
             f"{self.recall['5']:.3f}, R@10 {self.recall['10']:.3f}, area under curve "
             f"{self.area_under_curve:.3f} (chance 0.5); {self.queries} queries, "
             f"{self.candidates} candidates"
+            + (f"; left out {self.unlocated} without a position" if self.unlocated else "")
         )
 
     def as_dict(self) -> dict:
@@ -111,7 +113,7 @@ def load_region_data(store: Store, feature: str, region: str | None = None) -> l
                 f"{store.path} has no {view} images; cross-view needs all three views"
             )
         store.require_feature(view, feature)
-    ground = store.read("ground", ["id", "region", "isolated", "lon", "lat"]).to_pylist()
+    ground = store.read("ground", ["id", "region", "isolated", "lon", "lat", "pair"]).to_pylist()
     if all(r["isolated"] is None for r in ground):
         raise GeovecError(
             f"no test set yet: isolate the test images first (geovec isolate {store.path})"
@@ -138,10 +140,10 @@ def load_region_data(store: Store, feature: str, region: str | None = None) -> l
                 for r in rows
                 if r["isolated"] and r["id"] in g_at and true_tile.get(r["id"]) in tile_pos
             ]
-            train = [
-                r["id"]
+            train = [  # training pairs: the ground image and its overhead image (its pair)
+                (r["id"], r["pair"] or r["id"])
                 for r in rows
-                if r["isolated"] is False and r["id"] in g_at and r["id"] in o_at
+                if r["isolated"] is False and r["id"] in g_at and (r["pair"] or r["id"]) in o_at
             ]
             out.append(
                 RegionData(
@@ -151,9 +153,9 @@ def load_region_data(store: Store, feature: str, region: str | None = None) -> l
                     query_ids=queries,
                     queries=take_rows(g_vec, [g_at[i] for i in queries]),
                     true_idx=np.array([tile_pos[true_tile[i]] for i in queries], np.int64),
-                    train_ids=train,
-                    train_ground=take_rows(g_vec, [g_at[i] for i in train]),
-                    train_aerial=take_rows(o_vec, [o_at[i] for i in train]),
+                    train_ids=[g for g, _ in train],
+                    train_ground=take_rows(g_vec, [g_at[g] for g, _ in train]),
+                    train_aerial=take_rows(o_vec, [o_at[o] for _, o in train]),
                     tile_ids=[m["id"] for m in tiles],
                     tiles=take_rows(m_vec, [m_at[m["id"]] for m in tiles]),
                     tile_lonlat=np.array([[m["lon"], m["lat"]] for m in tiles]),
@@ -215,6 +217,7 @@ def evaluate(
         curve=curve,
         regions=per_region,
         skipped=sum(d.isolated for d in data) - len(ranks),
+        unlocated=store.count("ground", "lon IS NULL OR lat IS NULL"),
         chance_top_1_percent=chance_top_one_percent(counts),
         area_under_curve=area_under_curve(curve),
         ranks=pa.concat_tables(tables) if tables else RANK_SCHEMA.empty_table(),

@@ -18,52 +18,70 @@ from geovec.errors import GeovecError
 from geovec.store import Store
 from geovec.store.queries import run_query
 
+SPLIT_FROM_ISOLATION = {"geovec_split": "isolation"}
+"""Field metadata on ``ground.split`` saying that isolation wrote it (and may again)."""
+
 
 @dataclasses.dataclass
 class IsolationResult:
-    """How many ground images are isolated, per region and in all."""
+    """How many ground images are isolated, per region and in all; ``unlocated`` ground
+    images (pair-only datasets) have no position and were left out."""
 
     radius_m: float
     total: int
     isolated: int
     regions: dict[str, dict[str, int]]
+    unlocated: int = 0
+    split_written: bool = True  # False: the store's split came from its dataset, kept
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
 
 
 def isolation_table(con, radius_m: float) -> pa.Table:
-    """id, isolated, neighbours, nearest_m for every ground image, region by region."""
+    """id, isolated, nearest_m for every located ground image, region by region."""
     parts = [
         run_query(con, "isolated_images", radius_m=float(radius_m), crs=crs, region=region)
         for region, crs in region_frames(con)
     ]
-    return pa.concat_tables(parts) if parts else None
+    return pa.concat_tables(parts)
+
+
+def _writes_split(store: Store, ground: pa.Table) -> bool:
+    """Isolation sets ``split`` unless the images came with a dataset's own split."""
+    written_before = store.field_metadata("ground", "split") == SPLIT_FROM_ISOLATION
+    return written_before or ground.column("split").null_count == ground.num_rows
 
 
 def isolate(store: Store, *, radius_m: float = DEFAULT_RADIUS_M) -> IsolationResult:
-    """Mark isolated ground images (no other ground image within ``radius_m`` metres) and
-    set ``split`` to ``test`` for them and ``train`` for the others."""
+    """Mark isolated ground images (no other ground image within ``radius_m`` metres):
+    ``isolated`` true, and ``split`` ``test`` for them and ``train`` for the others unless
+    the images came with a dataset split (kept). Images without a position are left out."""
     if not radius_m > 0:
         raise GeovecError(f"the isolation radius must be positive metres, got {radius_m}")
     if not store.count("ground"):
         raise GeovecError(f"{store.path} has no ground images; ingest some first")
+    ground = store.read("ground", ["id", "region", "lon", "split"])
+    unlocated = ground.column("lon").null_count
+    if unlocated == ground.num_rows:
+        raise GeovecError(
+            "no ground image has a position: isolation needs them (pair-only datasets are "
+            "evaluated with the pairs protocol)"
+        )
     with store.cursor() as con:
         table = isolation_table(con, radius_m)
-    regions = store.read("ground", ["id", "region"])
     flags = table.column("isolated").to_pylist()
-    updates = pa.table(
-        {
-            "id": table.column("id"),
-            "isolated": pa.array(flags, pa.bool_()),
-            "split": pa.array(["test" if f else "train" for f in flags], pa.string()),
-        }
-    )
-    store.update_columns("ground", updates)
-    region_of = dict(zip(regions.column("id").to_pylist(), regions.column("region").to_pylist()))
+    updates = {"id": table.column("id"), "isolated": pa.array(flags, pa.bool_())}
+    write_split = _writes_split(store, ground)
+    if write_split:
+        updates["split"] = pa.array(["test" if f else "train" for f in flags], pa.string())
+    store.update_columns("ground", pa.table(updates))
+    if write_split:
+        store.set_field_metadata("ground", "split", SPLIT_FROM_ISOLATION)
+    region_of = dict(zip(ground.column("id").to_pylist(), ground.column("region").to_pylist()))
     per_region: dict[str, dict[str, int]] = {}
     for ident, flag in zip(table.column("id").to_pylist(), flags):
         entry = per_region.setdefault(str(region_of.get(ident)), {"total": 0, "isolated": 0})
         entry["total"] += 1
         entry["isolated"] += int(flag)
-    return IsolationResult(radius_m, len(flags), sum(flags), per_region)
+    return IsolationResult(radius_m, len(flags), sum(flags), per_region, unlocated, write_split)

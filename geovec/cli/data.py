@@ -186,3 +186,18 @@ def aerial_command(
         progress=True,
     )
     typer.echo(summary.line())
+
+
+@command(app, "dataset")
+def dataset_command(
+    name: Annotated[str, typer.Argument(help="cvusa, cvact or vigor.")],
+    root: Annotated[Path, typer.Argument(help="The dataset's folder, as distributed.")],
+    out: Annotated[Path, typer.Option(help="The manifest to write (.parquet).")],
+    cross_area: Annotated[
+        bool, typer.Option(help="VIGOR: train on NewYork+Seattle, test on Chicago+SanFrancisco.")
+    ] = False,
+) -> None:
+    """Write a manifest of a cross-view dataset's ground/overhead pairs, ready for ingest."""
+    from geovec.ingestion.datasets import import_dataset
+
+    typer.echo(import_dataset(name, root, out, cross_area=cross_area).line())

@@ -9,18 +9,21 @@ from pathlib import Path
 
 @dataclasses.dataclass(frozen=True)
 class Record:
-    """One image to ingest. ``lon``, ``lat`` in WGS84 decimal degrees."""
+    """One image to ingest. ``lon``, ``lat`` in WGS84 decimal degrees (None for the ground
+    and overhead images of pair-only datasets); ``pair`` links a ground image to its
+    overhead image's id, ``semi_pairs`` to aerials that show it off centre (VIGOR)."""
 
     id: str
     path: Path
     view: str
-    lon: float
-    lat: float
+    lon: float | None
+    lat: float | None
     region: str | None = None
     source: str | None = None
     pair: str | None = None
     split: str | None = None
     size_m: float | None = None
+    semi_pairs: tuple[str, ...] | None = None
 
 
 @dataclasses.dataclass

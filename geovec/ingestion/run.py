@@ -73,7 +73,10 @@ def _rows(view: str, records: Sequence[Record], features: dict) -> pa.Table:
             pair=[r.pair for r in records],
             split=[r.split for r in records],
             isolated=[None] * len(records),
+            semi_pairs=[list(r.semi_pairs) if r.semi_pairs else None for r in records],
         )
+    elif view == "overhead":
+        columns["split"] = [r.split for r in records]
     elif view == "map":
         columns["size_m"] = [r.size_m for r in records]
     base = BASE_SCHEMAS[view]

@@ -2,8 +2,10 @@
 folders of images located by their EXIF GPS tags.
 
 A manifest row names an image (``id``, ``path``, ``view``, ``lon``, ``lat``, ``region``;
-optional ``source``, ``pair``, ``split``, ``size_m``); paths are relative to the manifest's
-folder. Each row is validated on its own: a bad one becomes a failure and the rest go on.
+optional ``source``, ``pair``, ``split``, ``size_m``, ``semi_pairs``); paths are relative
+to the manifest's folder. Ground and overhead rows of pair-only datasets (a ``pair`` and no
+lon/lat) keep null positions. Each row is validated on its own: a bad one becomes a
+failure and the rest go on.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from geovec.ingestion.records import Failure, Record
 from geovec.store.schema import VIEWS
 
 REQUIRED = ("id", "path", "lon", "lat")
-OPTIONAL = ("view", "region", "source", "pair", "split", "size_m")
+OPTIONAL = ("view", "region", "source", "pair", "split", "size_m", "semi_pairs")
 
 
 def read_source(source: str | Path, view: str | None = None) -> tuple[list[Record], list[Failure]]:
@@ -120,8 +122,11 @@ def validate_rows(rows: list[dict], base: Path) -> tuple[list[Record], list[Fail
                 raise ValueError(f"id {ident!r} repeated in view {view}")
             if not row.get("path"):
                 raise ValueError("empty path")
-            lon = coordinate(row.get("lon"), -180, 180, "lon")
-            lat = coordinate(row.get("lat"), -90, 90, "lat")
+            if _unlocated(row) and view != "map" and row.get("pair") not in (None, ""):
+                lon = lat = None  # a pair-only dataset: the pair says where the image is
+            else:
+                lon = coordinate(row.get("lon"), -180, 180, "lon")
+                lat = coordinate(row.get("lat"), -90, 90, "lat")
             path = (base / str(row["path"])).resolve()
             if not path.is_file():
                 raise ValueError("file not found" if not path.exists() else "not a file")
@@ -142,9 +147,26 @@ def validate_rows(rows: list[dict], base: Path) -> tuple[list[Record], list[Fail
                 pair=_text(row.get("pair")),
                 split=_text(row.get("split")),
                 size_m=float(size) if size not in (None, "") else None,
+                semi_pairs=_texts(row.get("semi_pairs")),
             )
         )
     return records, failures
+
+
+def _unlocated(row: dict) -> bool:
+    """Neither lon nor lat given (empty or NaN)."""
+    return all(
+        v is None or v == "" or (isinstance(v, float) and math.isnan(v))
+        for v in (row.get("lon"), row.get("lat"))
+    )
+
+
+def _texts(value) -> tuple[str, ...] | None:
+    """A list of ids from a Parquet list or a CSV cell ("a;b;c")."""
+    if value is None or value == "":
+        return None
+    items = value.split(";") if isinstance(value, str) else list(value)
+    return tuple(str(v) for v in items if v not in (None, "")) or None
 
 
 def _text(value) -> str | None:

@@ -77,6 +77,10 @@ def isolation_lines(result: IsolationResult) -> list[str]:
         f"isolated {result.isolated} of {result.total} ground images (radius {result.radius_m:g} m)"
     ]
     lines += [f"  {r}: {c['isolated']} of {c['total']}" for r, c in result.regions.items()]
+    if result.unlocated:
+        lines.append(f"  left out {result.unlocated} ground images without a position")
+    if not result.split_written:
+        lines.append("  split: kept the dataset's own (isolated images are marked isolated)")
     return lines
 
 

@@ -109,6 +109,15 @@ class Store:
             if f.name not in base and pa.types.is_fixed_size_list(f.type)
         }
 
+    def field_metadata(self, view: str, field: str) -> dict[str, str]:
+        """The metadata of a column of ``view`` (text keys and values)."""
+        metadata = self.table(view).schema.field(field).metadata or {}
+        return {k.decode(): v.decode() for k, v in metadata.items()}
+
+    def set_field_metadata(self, view: str, field: str, metadata: dict[str, str]) -> None:
+        """Set the metadata of a column of ``view`` (one commit)."""
+        self.table(view).update_field_metadata({"path": field, "metadata": metadata})
+
     def provenance(self, view: str, feature: str) -> dict[str, str]:
         """How ``feature`` of ``view`` was computed (weights, sha256, preprocessing)."""
         field = self.table(view).schema.field(feature)
@@ -185,7 +194,20 @@ class Store:
     def append(self, view: str, rows: pa.Table) -> None:
         """Append rows (one Lance commit: all of them or none after a crash)."""
         table = self.table(view, create=True)
-        table.add(rows.select(table.schema.names).cast(table.schema))
+        try:
+            columns = [
+                rows.column(f.name).cast(f.type)
+                if f.name in rows.column_names
+                else pa.nulls(rows.num_rows, f.type)  # a column these rows do not set
+                for f in table.schema
+            ]
+            table.add(pa.Table.from_arrays(columns, schema=table.schema))
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            raise StoreError(
+                f"{self.path}: rows do not fit the {view} table ({str(exc).splitlines()[0]}); "
+                "a store made by an older geovec needs positions on every row: ingest "
+                "pair-only datasets into a new store"
+            ) from None
 
     def record_failures(self, failures: list[dict]) -> None:
         """Append failure rows (path, view, stage, error); ones already recorded are skipped."""

@@ -23,6 +23,8 @@ _LOCATION = [
     pa.field("lat", pa.float64(), nullable=False),
     pa.field("geom", pa.binary(), nullable=False),
 ]
+# ground and overhead images of pair-only datasets (the CVUSA subset) have no position
+_MAYBE_LOCATION = [field.with_nullable(True) for field in _LOCATION]
 BASE_SCHEMAS: dict[str, pa.Schema] = {
     "ground": pa.schema(
         [
@@ -30,10 +32,11 @@ BASE_SCHEMAS: dict[str, pa.Schema] = {
             pa.field("region", pa.string()),
             pa.field("source", pa.string()),
             pa.field("path", pa.string()),
-            *_LOCATION,
-            pa.field("pair", pa.string()),
+            *_MAYBE_LOCATION,
+            pa.field("pair", pa.string()),  # id of its overhead image
             pa.field("split", pa.string()),
             pa.field("isolated", pa.bool_()),
+            pa.field("semi_pairs", pa.list_(pa.string())),  # VIGOR's semi-positive aerials
         ]
     ),
     "overhead": pa.schema(
@@ -41,7 +44,8 @@ BASE_SCHEMAS: dict[str, pa.Schema] = {
             pa.field("id", pa.string(), nullable=False),
             pa.field("region", pa.string()),
             pa.field("path", pa.string()),
-            *_LOCATION,
+            *_MAYBE_LOCATION,
+            pa.field("split", pa.string()),  # null: a candidate for every split
         ]
     ),
     "map": pa.schema(
@@ -71,9 +75,15 @@ def feature_field(name: str, dim: int, provenance: dict[str, str] | None = None)
     return pa.field(name, pa.list_(pa.float32(), dim), nullable=True, metadata=meta)
 
 
-def point_wkb(lon: np.ndarray, lat: np.ndarray) -> list[bytes]:
-    """WKB points for arrays of lon, lat (decimal degrees)."""
-    return list(shapely.to_wkb(shapely.points(np.asarray(lon), np.asarray(lat))))
+def point_wkb(lon, lat) -> list[bytes | None]:
+    """WKB points for sequences of lon, lat (decimal degrees); None where either is None."""
+    lon = np.asarray([np.nan if v is None else v for v in lon], np.float64)
+    lat = np.asarray([np.nan if v is None else v for v in lat], np.float64)
+    known = ~(np.isnan(lon) | np.isnan(lat))
+    out: list[bytes | None] = [None] * len(lon)
+    for i, wkb in zip(np.nonzero(known)[0], shapely.to_wkb(shapely.points(lon[known], lat[known]))):
+        out[i] = wkb
+    return out
 
 
 def vectors_to_arrow(values: np.ndarray) -> pa.FixedSizeListArray:

@@ -1,0 +1,98 @@
+"""Tiny copies of the cross-view datasets' folders, with exactly their names and formats:
+CVUSA's split CSVs, CVACT's ACT_data.mat (written with scipy, as MATLAB structs), VIGOR's
+cities in both layouts with its split files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from pyproj import Transformer
+
+VIGOR_CITIES = {  # city: (lat, lon) of its centre
+    "Chicago": (41.88, -87.63),
+    "NewYork": (40.71, -74.0),
+    "SanFrancisco": (37.77, -122.42),
+    "Seattle": (47.61, -122.33),
+}
+
+
+def _image(path: Path, seed: int, size=(32, 16)) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    Image.fromarray(rng.integers(0, 255, (*size[::-1], 3), dtype=np.uint8)).save(path)
+
+
+def cvusa(root: Path, train: int = 4, test: int = 3) -> Path:
+    (root / "splits").mkdir(parents=True)
+    number = 0
+    for name, n in (("train-19zl.csv", train), ("val-19zl.csv", test)):
+        lines = []
+        for _ in range(n):
+            number += 1
+            aerial, ground = f"bingmap/19/{number:07d}.jpg", f"streetview/panos/{number:07d}.jpg"
+            _image(root / aerial, number)
+            _image(root / ground, 1000 + number, (64, 16))
+            lines.append(f"{aerial},{ground},annotations/{number:07d}.png")
+        (root / "splits" / name).write_text("\n".join(lines) + "\n")
+    return root
+
+
+def cvact(root: Path, n: int = 6, train: tuple = (1, 2, 3, 4), val: tuple = (5, 6)) -> Path:
+    from scipy.io import savemat
+
+    ids = [f"pano{i:03d}xyz_-abc" for i in range(n)]
+    easting = 690_000 + 100 * np.arange(n)
+    northing = 6_090_000 + 50 * np.arange(n)
+    for i, ident in enumerate(ids):
+        _image(root / "ANU_data_small" / "streetview" / f"{ident}_grdView.jpg", i, (64, 16))
+        _image(root / "ANU_data_small" / "satview_polish" / f"{ident}_satView_polish.jpg", 50 + i)
+    savemat(
+        root / "ACT_data.mat",
+        {
+            "panoIds": np.array(ids),
+            "utm": np.column_stack([easting, northing]).astype(float),
+            "trainSet": {"trainInd": np.array(train, float).reshape(-1, 1)},
+            "valSet": {"valInd": np.array(val, float).reshape(-1, 1)},
+        },
+    )
+    return root
+
+
+def cvact_lonlat(i: int) -> tuple[float, float]:
+    to = Transformer.from_crs("EPSG:32755", "EPSG:4326", always_xy=True)
+    return to.transform(690_000 + 100 * i, 6_090_000 + 50 * i)
+
+
+def vigor(root: Path, layout: str = "city", panos: int = 3) -> Path:
+    """Each city: 4 satellites, ``panos`` training and ``panos`` test panoramas (same-area
+    lists) and all of them in pano_label_balanced.txt (cross-area)."""
+    seed = 0
+    for city, (lat0, lon0) in VIGOR_CITIES.items():
+        if layout == "city":
+            ground_dir, aerial_dir = root / city / "panorama", root / city / "satellite"
+        else:
+            ground_dir, aerial_dir = root / "ground" / city, root / "satellite" / city
+        sats = [f"satellite_{lat0 + 0.001 * k:.6f}_{lon0 + 0.001 * k:.6f}.png" for k in range(4)]
+        for s in sats:
+            seed += 1
+            _image(aerial_dir / s, seed)
+        splits = root / "splits" / city
+        splits.mkdir(parents=True)
+        (splits / "satellite_list.txt").write_text("".join(s + "\n" for s in sats))
+        lines = {"train": [], "test": []}
+        for split in lines:
+            for k in range(panos):
+                seed += 1
+                name = f"p{seed}x,{lat0 + 0.0001 * seed:.6f},{lon0 - 0.0001 * seed:.6f},.jpg"
+                _image(ground_dir / name, seed, (64, 16))
+                order = [sats[(k + j) % 4] for j in range(4)]  # positive, then 3 semi
+                offsets = " ".join(f"{o} {1.5 * j:.1f} {-2.0 * j:.1f}" for j, o in enumerate(order))
+                lines[split].append(f"{name} {offsets}")
+        (splits / "same_area_balanced_train.txt").write_text("\n".join(lines["train"]) + "\n")
+        (splits / "same_area_balanced_test.txt").write_text("\n".join(lines["test"]) + "\n")
+        (splits / "pano_label_balanced.txt").write_text(
+            "\n".join(lines["train"] + lines["test"]) + "\n"
+        )
+    return root
