@@ -30,6 +30,7 @@ from geovec.analyses.metrics import (
     recall_at,
     top_one_percent,
 )
+from geovec.analyses.pairs import METHODS, PairEvaluation, evaluate_pairs
 from geovec.analyses.regions import containing_tiles, region_frames
 from geovec.errors import GeovecError
 from geovec.store import Store
@@ -78,6 +79,8 @@ class Evaluation:
     regions: dict[str, dict]
     skipped: int = 0  # isolated queries outside every tile footprint
     unlocated: int = 0  # ground images without a position (pair-only datasets), left out
+    protocol: str = "map"
+    method: str = "knn-average"
     chance_top_1_percent: float = 0.0  # what random ranking would score
     area_under_curve: float = 0.0  # 0.5 for random ranking, 1 for perfect
     ranks: pa.Table = dataclasses.field(default_factory=RANK_SCHEMA.empty_table, repr=False)
@@ -104,23 +107,27 @@ def _positions(ids: list[str]) -> dict[str, int]:
     return {ident: i for i, ident in enumerate(ids)}
 
 
-def load_region_data(store: Store, feature: str, region: str | None = None) -> list[RegionData]:
+def load_region_data(
+    store: Store, feature: str, region: str | None = None, aerial_feature: str | None = None
+) -> list[RegionData]:
     """Queries (isolated ground), training pairs (non-isolated ground with an overhead
-    image) and tiles of each region, by ``feature``."""
+    image) and tiles of each region: the ground by ``feature``, the overhead images and
+    tiles by ``aerial_feature`` (default: the same)."""
+    aerial_feature = aerial_feature or feature
     for view in ("ground", "overhead", "map"):
         if not store.count(view):
             raise GeovecError(
                 f"{store.path} has no {view} images; cross-view needs all three views"
             )
-        store.require_feature(view, feature)
+        store.require_feature(view, feature if view == "ground" else aerial_feature)
     ground = store.read("ground", ["id", "region", "isolated", "lon", "lat", "pair"]).to_pylist()
     if all(r["isolated"] is None for r in ground):
         raise GeovecError(
             f"no test set yet: isolate the test images first (geovec isolate {store.path})"
         )
     g_ids, g_vec = store.vectors("ground", feature)
-    o_ids, o_vec = store.vectors("overhead", feature)
-    m_ids, m_vec = store.vectors("map", feature)
+    o_ids, o_vec = store.vectors("overhead", aerial_feature)
+    m_ids, m_vec = store.vectors("map", aerial_feature)
     g_at, o_at, m_at = _positions(g_ids), _positions(o_ids), _positions(m_ids)
     maps = store.read("map", ["id", "region", "lon", "lat"]).to_pylist()
     with store.cursor() as con:
@@ -170,26 +177,57 @@ def evaluate(
     store: Store,
     feature: str = DEFAULT_FEATURE,
     *,
+    protocol: str = "map",
+    method: str | None = None,
     neighbors: int = DEFAULT_NEIGHBORS,
     region: str | None = None,
-) -> Evaluation:
-    """Rank every isolated ground image's true tile among its region's map tiles: the
-    curve, top-1 %, recall@1/5/10, and the per-query ranks.
+    split: str = "test",
+    ground_feature: str | None = None,
+    overhead_feature: str | None = None,
+) -> Evaluation | PairEvaluation:
+    """Evaluate cross-view localisation.
+
+    ``protocol="map"`` (the paper's): rank every isolated ground image's true tile among
+    its region's map tiles; the curve, top-1 %, recall@1/5/10 and the per-query ranks.
+    ``protocol="pairs"`` (the benchmarks'): :func:`geovec.analyses.pairs.evaluate_pairs`.
 
     Args:
-      feature: the feature column used for every view (paper: ``places_fc8``).
+      feature: the feature of every view (paper: ``places_fc8``), unless
+        ``ground_feature`` / ``overhead_feature`` name one for each side.
+      method: "knn-average" (the paper's; the default) or "direct" (the ground feature
+        itself against the aerial ones, for features that share one space).
       neighbors: K nearest training ground images averaged (paper: 30).
-      region: only this region (default: every region).
+      region: only this region (map protocol); split: the queries' split (pairs).
     """
     if neighbors < 1:
         raise GeovecError(f"neighbors must be at least 1, got {neighbors}")
-    data = load_region_data(store, feature, region)
+    if protocol == "pairs":
+        return evaluate_pairs(
+            store,
+            feature,
+            ground_feature=ground_feature,
+            overhead_feature=overhead_feature,
+            split=split,
+            method=method or "direct",
+            neighbors=neighbors,
+        )
+    if protocol != "map":
+        raise GeovecError(f"protocol must be map or pairs, got {protocol!r}")
+    method = method or "knn-average"
+    if method not in METHODS:
+        raise GeovecError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    g_feature = ground_feature or feature
+    data = load_region_data(store, g_feature, region, overhead_feature or feature)
     all_ranks, all_n, per_region, tables = [], [], {}, []
     for d in data:
         n = len(d.tile_ids)
         ranks = np.zeros(0, np.int64)
-        if len(d.query_ids) and len(d.train_ids) and n:
-            predicted = neighbour_mean(d.queries, d.train_ground, d.train_aerial, neighbors)
+        if len(d.query_ids) and (len(d.train_ids) or method == "direct") and n:
+            if method == "direct":
+                _same_space(d.queries, d.tiles, g_feature, overhead_feature or feature)
+                predicted = d.queries
+            else:
+                predicted = neighbour_mean(d.queries, d.train_ground, d.train_aerial, neighbors)
             ranks = tile_ranks(predicted, d.tiles, d.true_idx)
         all_ranks.append(ranks)
         all_n.append(np.full(len(ranks), n))
@@ -208,7 +246,7 @@ def evaluate(
         raise GeovecError("no isolated query has a feature, a training set and a containing tile")
     curve = localisation_curve(ranks, counts)
     return Evaluation(
-        feature=feature,
+        feature=g_feature,
         neighbors=neighbors,
         queries=len(ranks),
         candidates=int(sum(len(d.tile_ids) for d in data)),
@@ -217,11 +255,21 @@ def evaluate(
         curve=curve,
         regions=per_region,
         skipped=sum(d.isolated for d in data) - len(ranks),
-        unlocated=store.count("ground", "lon IS NULL OR lat IS NULL"),
         chance_top_1_percent=chance_top_one_percent(counts),
         area_under_curve=area_under_curve(curve),
+        unlocated=store.count("ground", "lon IS NULL OR lat IS NULL"),
+        protocol="map",
+        method=method,
         ranks=pa.concat_tables(tables) if tables else RANK_SCHEMA.empty_table(),
     )
+
+
+def _same_space(queries, tiles, ground_feature, aerial_feature) -> None:
+    if queries.shape[1] != tiles.shape[1]:
+        raise GeovecError(
+            f"direct scoring compares {ground_feature} ({queries.shape[1]}) with "
+            f"{aerial_feature} ({tiles.shape[1]}): they must share one space"
+        )
 
 
 def _rank_rows(d: RegionData, ranks: np.ndarray) -> pa.Table:

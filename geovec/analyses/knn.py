@@ -49,6 +49,12 @@ def take_rows(vectors: np.ndarray, positions) -> np.ndarray:
     return np.take(vectors, positions, axis=0, out=out)
 
 
+def block_size(n: int, size: int, at_least: int = 0) -> int:
+    """Rows of a scan block over ``n`` candidates: ``size``, or fewer for few candidates,
+    at least ``at_least``, a multiple of SUB_BLOCK."""
+    return max(min(size, -(-n // SUB_BLOCK) * SUB_BLOCK), -(-at_least // SUB_BLOCK) * SUB_BLOCK)
+
+
 @dataclasses.dataclass
 class _Blocks:
     """Candidates cut into row blocks for a scan: ``rows`` (blocks, size, dim) with
@@ -68,7 +74,7 @@ class _Blocks:
     def of(cls, candidates: np.ndarray, size: int, at_least: int = 0) -> _Blocks:
         c = np.asarray(candidates, np.float32)
         n, dim = c.shape
-        size = max(min(size, -(-n // SUB_BLOCK) * SUB_BLOCK), -(-at_least // SUB_BLOCK) * SUB_BLOCK)
+        size = block_size(n, size, at_least)
         full = n // size
         main = c[: full * size]
         if not (main.flags.c_contiguous and main.ctypes.data % 64 == 0):
@@ -217,3 +223,54 @@ def tile_ranks(
             q_sq = np.sum(np.asarray(block, np.float64) ** 2, axis=1, keepdims=True)
             scores.append(np.sqrt(np.maximum(np.asarray(d)[: len(block)] + q_sq, 0)))
     return (ranks, np.concatenate(scores)) if keep_scores else ranks
+
+
+@jax.jit
+def _closer_chunk(p, true_rows, true_sq, other_rows, other_sq):
+    """For each query row, how many of its other candidates (``other_rows`` (m, size,
+    dim): the j-th of each query in the query's own row) are strictly closer than its true
+    one. Every distance comes from a product of the blocks' shape, as in _rank_chunk, so
+    they round as the scan's do."""
+    true_d = jnp.diagonal(_block_distances(p, true_rows, true_sq))
+
+    def other(rows, sq):
+        return jnp.diagonal(_block_distances(p, rows, sq)) < true_d
+
+    return jnp.sum(jax.vmap(other)(other_rows, other_sq), axis=0)
+
+
+def closer_than_true(
+    predicted: np.ndarray,
+    candidates: np.ndarray,
+    true_idx: np.ndarray,
+    other_idx: np.ndarray,
+    chunk: int = CHUNK,
+) -> np.ndarray:
+    """For each query, how many of its ``other_idx`` candidates ((n, m) indices, -1 for
+    none) are strictly closer than its true one: VIGOR's semi-positives, which its hit
+    rate forgives. Consistent with :func:`tile_ranks` to the last bit."""
+    candidates = np.asarray(candidates, np.float32)
+    blocks_size = block_size(len(candidates), RANK_BLOCK, chunk)  # as tile_ranks' blocks
+    norms = np.einsum("ij,ij->i", candidates, candidates)
+    other_idx = np.asarray(other_idx, np.int64).reshape(len(predicted), -1)
+    counts = np.zeros(len(predicted), np.int64)
+    for start in range(0, len(predicted), chunk):
+        block = np.asarray(predicted[start : start + chunk], np.float32)
+        n = len(block)
+        truth = np.asarray(true_idx[start : start + chunk])
+        others = other_idx[start : start + chunk]
+        true_rows = np.zeros((blocks_size, candidates.shape[1]), np.float32)
+        true_rows[:n] = candidates[truth]
+        true_sq = np.zeros(blocks_size, np.float32)
+        true_sq[:n] = norms[truth]
+        m = others.shape[1]
+        other_rows = np.zeros((m, blocks_size, candidates.shape[1]), np.float32)
+        other_sq = np.full((m, blocks_size), np.inf, np.float32)  # -1: never closer
+        for j in range(m):
+            known = others[:, j] >= 0
+            other_rows[j, :n][known] = candidates[others[known, j]]
+            other_sq[j, :n][known] = norms[others[known, j]]
+        padded = jnp.asarray(_pad_rows(block, chunk))
+        c = _closer_chunk(padded, true_rows, true_sq, other_rows, other_sq)
+        counts[start : start + n] = np.asarray(c)[:n]
+    return counts

@@ -59,20 +59,46 @@ def evaluate_command(
     feature: Annotated[
         str, typer.Option(help="Feature(s), comma-separated, e.g. places_fc8,gist.")
     ] = DEFAULT_FEATURE,
+    protocol: Annotated[
+        str, typer.Option(help="map (the paper's: isolated photos vs map tiles) or pairs.")
+    ] = "map",
+    method: Annotated[
+        str | None,
+        typer.Option(help="knn-average (default for map) or direct (default for pairs)."),
+    ] = None,
+    split: Annotated[str, typer.Option(help="pairs: the queries' split.")] = "test",
+    ground_feature: Annotated[
+        str | None, typer.Option(help="The ground side's feature, when not --feature.")
+    ] = None,
+    overhead_feature: Annotated[
+        str | None, typer.Option(help="The aerial side's feature, when not --feature.")
+    ] = None,
     neighbors: NeighborsOption = DEFAULT_NEIGHBORS,
-    region: Annotated[str | None, typer.Option(help="Only this region.")] = None,
+    region: Annotated[str | None, typer.Option(help="map: only this region.")] = None,
     out: Annotated[
         Path | None, typer.Option(help="Folder for results JSON, per-query ranks and curve PNG.")
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Cross-view localisation of every isolated image: ranks, curve, top-1 %, recall."""
+    """Cross-view localisation: ranks of the true tile or aerial, top-1 %, recall."""
     import geovec
     from geovec.report.results import write_evaluations
 
     store = open_existing(db)
+    features = [ground_feature] if ground_feature else split_list(feature)
     results = [
-        geovec.evaluate(store, f, neighbors=neighbors, region=region) for f in split_list(feature)
+        geovec.evaluate(
+            store,
+            f,
+            protocol=protocol,
+            method=method,
+            neighbors=neighbors,
+            region=region,
+            split=split,
+            ground_feature=ground_feature,
+            overhead_feature=overhead_feature,
+        )
+        for f in features
     ]
     if out:
         write_evaluations(results, out)
@@ -81,7 +107,7 @@ def evaluate_command(
         return
     echo_lines([r.summary() for r in results])
     if out:
-        typer.echo(f"wrote {out / 'curve.png'} and per-query ranks in {out}")
+        typer.echo(f"wrote results and per-query ranks in {out}")
 
 
 @command(app, "localize")

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from geovec.analyses.crossview import Evaluation
     from geovec.analyses.landcover import LandcoverResult, TrueCover
     from geovec.analyses.localize import Localization
+    from geovec.analyses.pairs import PairEvaluation
     from geovec.analyses.search import SearchHit
     from geovec.store import Store
 
@@ -37,18 +38,20 @@ def _plain(value):
     return str(value)
 
 
-def write_evaluations(evaluations: list[Evaluation], out: Path) -> list[Path]:
-    """For each feature evaluated: evaluate_<feature>.json (the aggregates) and
-    ranks_<feature>.parquet (one row per query); then curve.png with every curve."""
+def write_evaluations(evaluations: list[Evaluation | PairEvaluation], out: Path) -> list[Path]:
+    """For each evaluation: evaluate_<feature>.json (the aggregates) and
+    ranks_<feature>.parquet (one row per query); then, for the map protocol, curve.png
+    with every curve."""
     out = Path(out)
     written = []
     for e in evaluations:
-        written.append(write_json(e.as_dict(), out / f"evaluate_{e.feature}.json"))
-        pq.write_table(e.ranks, out / f"ranks_{e.feature}.parquet")
-        written.append(out / f"ranks_{e.feature}.parquet")
-    written.append(
-        localisation_curves({e.feature: e.curve for e in evaluations}, out / "curve.png")
-    )
+        name = e.ground_feature if e.protocol == "pairs" else e.feature
+        written.append(write_json(e.as_dict(), out / f"evaluate_{name}.json"))
+        pq.write_table(e.ranks, out / f"ranks_{name}.parquet")
+        written.append(out / f"ranks_{name}.parquet")
+    curves = {e.feature: e.curve for e in evaluations if e.protocol == "map"}
+    if curves:
+        written.append(localisation_curves(curves, out / "curve.png"))
     return written
 
 

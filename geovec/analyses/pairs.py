@@ -1,0 +1,177 @@
+"""The cross-view benchmarks' protocol (CVUSA, CVACT, VIGOR), beside the paper's map
+protocol: every ground image of a split is a query, and every overhead image of that split
+(or of none: VIGOR's same-area aerials serve both) a candidate; the query's pair is the
+true one.
+
+``direct`` scores a candidate by the distance between the query's ground feature and its
+overhead feature (both in one space: a learned embedding, or one network's layer);
+``knn-average`` by the paper's rule: the mean overhead feature of the query's K nearest
+ground images of the training split. Ranks follow the community's rule (candidates
+strictly closer than the true one); top-1 % counts rank < max(1, N // 100); the hit rate
+(VIGOR) counts queries whose true aerial is beaten by none but its semi-positives. Memory
+stays bounded by the blocked scan (:mod:`geovec.analyses.knn`), never the full matrix.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pyarrow as pa
+
+from geovec.analyses.defaults import DEFAULT_NEIGHBORS
+from geovec.analyses.knn import closer_than_true, neighbour_mean, take_rows, tile_ranks
+from geovec.analyses.metrics import recall_at, top_one_percent
+from geovec.errors import GeovecError
+from geovec.store import Store
+from geovec.store.filters import quote
+
+METHODS = ("direct", "knn-average")
+PAIR_RANK_SCHEMA = pa.schema(
+    [
+        pa.field("query_id", pa.string()),
+        pa.field("true_id", pa.string()),
+        pa.field("rank", pa.int64()),
+        pa.field("hit", pa.bool_()),  # null without semi-positives
+    ]
+)
+
+
+@dataclasses.dataclass
+class PairEvaluation:
+    """Ranks of the true aerial among a split's aerials (JSON keys as in DESIGN.md)."""
+
+    protocol: str
+    method: str
+    split: str
+    ground_feature: str
+    overhead_feature: str
+    queries: int
+    candidates: int
+    recall: dict[str, float]
+    top_1_percent: float
+    hit_rate: float | None
+    neighbors: int | None
+    skipped: int  # queries of the split whose pair is not among the candidates
+    ranks: pa.Table = dataclasses.field(repr=False)
+
+    def summary(self) -> str:
+        hit = f", hit rate {self.hit_rate:.3f}" if self.hit_rate is not None else ""
+        skipped = f"; skipped {self.skipped} without their aerial" if self.skipped else ""
+        return (
+            f"{self.ground_feature}->{self.overhead_feature} ({self.method}, {self.split}): "
+            f"R@1 {self.recall['1']:.3f}, R@5 {self.recall['5']:.3f}, R@10 "
+            f"{self.recall['10']:.3f}, R@1% {self.top_1_percent:.3f}{hit}; "
+            f"{self.queries} queries, {self.candidates} candidates{skipped}"
+        )
+
+    def as_dict(self) -> dict:
+        return {
+            f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "ranks"
+        }
+
+
+def _ground(store: Store, feature: str, split: str):
+    """(rows with id, pair, semi_pairs, and the ids/matrix of ``feature``) of a split."""
+    where = f"split = {quote(split)}"
+    ids, vectors = store.vectors("ground", feature, where)
+    meta = store.read("ground", ["id", "pair", "semi_pairs"], where).to_pylist()
+    info = {m["id"]: m for m in meta}
+    return [info[i] for i in ids], vectors
+
+
+def evaluate_pairs(
+    store: Store,
+    feature: str | None = None,
+    *,
+    ground_feature: str | None = None,
+    overhead_feature: str | None = None,
+    split: str = "test",
+    method: str = "direct",
+    neighbors: int = DEFAULT_NEIGHBORS,
+    train_split: str = "train",
+) -> PairEvaluation:
+    """Rank each query's paired aerial among the split's aerials (see the module).
+
+    Args:
+      feature: the feature of both views, unless ``ground_feature`` / ``overhead_feature``
+        name one each.
+      split: the queries' split (and the aerials': theirs, or none).
+      method: "direct" or "knn-average" (training pairs from ``train_split``).
+    """
+    if method not in METHODS:
+        raise GeovecError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    g_feature, o_feature = ground_feature or feature, overhead_feature or feature
+    if not g_feature or not o_feature:
+        raise GeovecError("name the feature, or the ground_feature and the overhead_feature")
+    g_dim = store.require_feature("ground", g_feature)
+    o_dim = store.require_feature("overhead", o_feature)
+    if method == "direct" and g_dim != o_dim:
+        raise GeovecError(
+            f"direct scoring compares {g_feature} ({g_dim}) with {o_feature} ({o_dim}): they "
+            "must share one space (a learned head's embeddings), or use knn-average"
+        )
+    where = f"split = {quote(split)} OR split IS NULL"
+    cand_ids, candidates = store.vectors("overhead", o_feature, where)
+    at = {ident: i for i, ident in enumerate(cand_ids)}
+    rows, query_vectors = _ground(store, g_feature, split)
+    if not rows:
+        raise GeovecError(f"no ground image of split {split!r} has {g_feature}")
+    usable = [i for i, r in enumerate(rows) if (r["pair"] or r["id"]) in at]
+    if not usable:
+        raise GeovecError(f"no query of split {split!r} has its aerial among the candidates")
+    rows = [rows[i] for i in usable]
+    queries = take_rows(query_vectors, usable)
+    true_idx = np.array([at[r["pair"] or r["id"]] for r in rows], np.int64)
+    if method == "knn-average":
+        train, train_vectors = _ground(store, g_feature, train_split)
+        o_ids, o_vectors = store.vectors("overhead", o_feature)
+        o_at = {ident: i for i, ident in enumerate(o_ids)}
+        keep = [i for i, r in enumerate(train) if (r["pair"] or r["id"]) in o_at]
+        if len(keep) < 1:
+            raise GeovecError(f"knn-average needs training pairs: split {train_split!r} has none")
+        aerial = take_rows(o_vectors, [o_at[train[i]["pair"] or train[i]["id"]] for i in keep])
+        predicted = neighbour_mean(queries, take_rows(train_vectors, keep), aerial, neighbors)
+    else:
+        predicted = queries
+    ranks = tile_ranks(predicted, candidates, true_idx)
+    hits, hit_rate = _hits(rows, at, predicted, candidates, true_idx, ranks)
+    return PairEvaluation(
+        protocol="pairs",
+        method=method,
+        split=split,
+        ground_feature=g_feature,
+        overhead_feature=o_feature,
+        queries=len(rows),
+        candidates=len(cand_ids),
+        recall=recall_at(ranks),
+        top_1_percent=top_one_percent(ranks, len(cand_ids)),
+        hit_rate=hit_rate,
+        neighbors=neighbors if method == "knn-average" else None,
+        skipped=len(query_vectors) - len(usable),
+        ranks=pa.table(
+            {
+                "query_id": [r["id"] for r in rows],
+                "true_id": [cand_ids[i] for i in true_idx],
+                "rank": pa.array(ranks, pa.int64()),
+                "hit": pa.array(hits, pa.bool_()),
+            },
+            schema=PAIR_RANK_SCHEMA,
+        ),
+    )
+
+
+def _hits(rows, at, predicted, candidates, true_idx, ranks):
+    """Per query: beaten by none but its semi-positives (None without semi-positives),
+    and the hit rate over the queries that have them (None when none has)."""
+    semis = [[at.get(s, -1) for s in (r["semi_pairs"] or [])] for r in rows]
+    width = max((len(s) for s in semis), default=0)
+    if width == 0:
+        return [None] * len(rows), None
+    other = np.full((len(rows), width), -1, np.int64)
+    for i, s in enumerate(semis):
+        other[i, : len(s)] = s
+    forgiven = closer_than_true(predicted, candidates, true_idx, other)
+    has = np.array([bool(r["semi_pairs"]) for r in rows])
+    hit = (ranks - forgiven) == 0
+    return [bool(h) if k else None for h, k in zip(hit, has)], float(hit[has].mean())
