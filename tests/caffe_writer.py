@@ -1,8 +1,9 @@
 """An independent protobuf encoder for caffemodel files, for tests only.
 
 Written from caffe.proto, not from geovec's decoder: it encodes NetParameter in the
-current (layer = 100) or V1 (layers = 2) format, blobs with a legacy 4-d header or a
-BlobShape, packed or unpacked data.
+current (layer = 100), V1 (layers = 2) or V0 format (layers = 2 holding a V0 layer in
+field 1, with a lower-case type string and blobs = 50), blobs with a legacy 4-d header or
+a BlobShape, packed or unpacked data.
 """
 
 from __future__ import annotations
@@ -58,9 +59,17 @@ def blob(
 
 
 V1_TYPES = {"Convolution": 4, "InnerProduct": 14, "ReLU": 18, "Pooling": 17, "LRN": 15, "Data": 5}
+V0_TYPES = {"Convolution": "conv", "InnerProduct": "innerproduct", "ReLU": "relu", "Data": "data"}
 
 
-def layer(name: str, type_: str, blobs: list[bytes], *, v1: bool = False) -> bytes:
+def layer(
+    name: str, type_: str, blobs: list[bytes], *, v1: bool = False, v0: bool = False
+) -> bytes:
+    if v0:  # LayerConnection { layer = 1: V0LayerParameter, bottom = 2, top = 3 }
+        body = length_delimited(1, name.encode()) + length_delimited(2, V0_TYPES[type_].encode())
+        body += b"".join(length_delimited(50, b) for b in blobs)
+        connection = length_delimited(1, body) + length_delimited(3, name.encode())
+        return length_delimited(2, connection)
     if v1:
         body = length_delimited(4, name.encode()) + key(5, 0) + varint(V1_TYPES[type_])
         body += b"".join(length_delimited(6, b) for b in blobs)
@@ -75,12 +84,16 @@ def caffemodel(
     *,
     v1: bool = False,
     legacy: bool = False,
+    v0: bool = False,
 ) -> bytes:
-    """A NetParameter with a data layer, the weighted layers and blob-less ReLUs between them."""
+    """A NetParameter with a data layer, the weighted layers and blob-less ReLUs between
+    them. V0 blobs always have the legacy 4-d header."""
+    legacy = legacy or v0
     out = length_delimited(1, b"TestNet")  # NetParameter.name
-    out += layer("data", "Data", [], v1=v1)
+    out += layer("data", "Data", [], v1=v1, v0=v0)
     for name, (weight, bias) in caffe_params.items():
         type_ = "Convolution" if name.startswith("conv") else "InnerProduct"
-        out += layer(name, type_, [blob(weight, legacy=legacy), blob(bias, legacy=legacy)], v1=v1)
-        out += layer(f"relu{name[-1]}", "ReLU", [], v1=v1)
+        blobs = [blob(weight, legacy=legacy), blob(bias, legacy=legacy)]
+        out += layer(name, type_, blobs, v1=v1, v0=v0)
+        out += layer(f"relu{name[-1]}", "ReLU", [], v1=v1, v0=v0)
     return out

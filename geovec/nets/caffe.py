@@ -4,8 +4,11 @@ Reads the protobuf wire format directly, for the fields of caffe.proto that hold
 weights:
 
 - ``NetParameter.layer`` (100): ``LayerParameter`` name = 1, type = 2, blobs = 7;
-- ``NetParameter.layers`` (2), the V1 format of the original Places205 model:
-  ``V1LayerParameter`` name = 4, type enum = 5, blobs = 6;
+- ``NetParameter.layers`` (2), the V1 format: ``V1LayerParameter`` name = 4, type enum =
+  5, blobs = 6;
+- the V0 format of Caffe's first releases (the original Places205 model): the same
+  ``layers`` (2) whose field ``layer`` (1) is a ``V0LayerParameter``: name = 1, type = 2
+  as a lower-case string ("conv", "innerproduct", ...), blobs = 50;
 - ``BlobProto``: legacy num/channels/height/width = 1..4, shape = 7
   (``BlobShape.dim`` = 1, packed or unpacked int64), data = 5 (packed or unpacked
   float), double_data = 8.
@@ -38,6 +41,25 @@ V1_LAYER_TYPES = {
     5: "Data",
     21: "SoftmaxWithLoss",
     1: "Accuracy",
+}
+
+# V0LayerParameter.type strings (Caffe's oldest syntax), by their current names.
+V0_LAYER_TYPES = {
+    "conv": "Convolution",
+    "innerproduct": "InnerProduct",
+    "relu": "ReLU",
+    "pool": "Pooling",
+    "lrn": "LRN",
+    "dropout": "Dropout",
+    "softmax": "Softmax",
+    "softmax_loss": "SoftmaxWithLoss",
+    "data": "Data",
+    "images": "ImageData",
+    "accuracy": "Accuracy",
+    "concat": "Concat",
+    "split": "Split",
+    "flatten": "Flatten",
+    "padding": "Padding",
 }
 
 _VARINT, _FIXED64, _BYTES, _FIXED32 = 0, 1, 2, 5
@@ -166,6 +188,7 @@ def decode_blob(buf: bytes | memoryview) -> np.ndarray:
 def _decode_layer(buf: memoryview, v1: bool) -> CaffeLayer:
     name_field, type_field, blob_field = (4, 5, 6) if v1 else (1, 2, 7)
     name, type_, blobs = "", "", []
+    v0 = None
     for number, wire, value in _fields(buf):
         if number == name_field and wire == _BYTES:
             name = _text(value, "layer name")
@@ -176,14 +199,33 @@ def _decode_layer(buf: memoryview, v1: bool) -> CaffeLayer:
                 type_ = _text(value, "layer type")
         elif number == blob_field and wire == _BYTES:
             blobs.append(decode_blob(value))
+        elif v1 and number == 1 and wire == _BYTES:  # V1LayerParameter.layer: a V0 layer
+            v0 = _decode_v0_layer(value)
+    if v0 is not None and not name and not blobs:
+        return v0
+    return CaffeLayer(name=name, type=type_, blobs=blobs)
+
+
+def _decode_v0_layer(buf: memoryview) -> CaffeLayer:
+    """A V0LayerParameter (Caffe's oldest format, e.g. the original Places205 file):
+    name = 1, type = 2 as a lower-case string ("conv", "innerproduct", ...), blobs = 50."""
+    name, type_, blobs = "", "", []
+    for number, wire, value in _fields(buf):
+        if number == 1 and wire == _BYTES:
+            name = _text(value, "V0 layer name")
+        elif number == 2 and wire == _BYTES:
+            text = _text(value, "V0 layer type")
+            type_ = V0_LAYER_TYPES.get(text, text)
+        elif number == 50 and wire == _BYTES:
+            blobs.append(decode_blob(value))
     return CaffeLayer(name=name, type=type_, blobs=blobs)
 
 
 def decode_net(data: bytes | memoryview) -> list[CaffeLayer]:
     """Decode a serialized ``NetParameter`` (a .caffemodel) into its layers, in file order.
 
-    Both the current (``layer``) and the V1 (``layers``) formats are read; a file that
-    has neither raises :class:`CaffeFormatError`.
+    The current (``layer``), V1 and V0 (``layers``) formats are read; a file that has
+    none of them raises :class:`CaffeFormatError`.
     """
     layers = []
     for number, wire, value in _fields(memoryview(data)):

@@ -31,13 +31,13 @@ def assert_blobs_close(got, want, rtol=1e-4):
 
 
 @pytest.mark.parametrize("norm_before_pool", [False, True])
-@pytest.mark.parametrize("v1,legacy", [(True, True), (False, False)])
-def test_tiny_network_matches_reference(norm_before_pool, v1, legacy):
+@pytest.mark.parametrize(
+    "fmt", [dict(v1=True, legacy=True), dict(v1=False, legacy=False), dict(v0=True)]
+)
+def test_tiny_network_matches_reference(norm_before_pool, fmt):
     caffe_params = reference_alexnet.random_params(reference_alexnet.TINY_CONVS, 16, 7, seed=3)
     model = TinyAlexNet(norm_before_pool=norm_before_pool)
-    params = caffe_to_flax(
-        decode_net(caffe_writer.caffemodel(caffe_params, v1=v1, legacy=legacy)), model
-    )
+    params = caffe_to_flax(decode_net(caffe_writer.caffemodel(caffe_params, **fmt)), model)
     x = np.random.default_rng(4).uniform(-120, 130, (3, 3, 227, 227))
     want = reference_alexnet.forward(
         x, caffe_params, reference_alexnet.TINY_CONVS, norm_before_pool
@@ -53,6 +53,30 @@ def test_full_caffenet_matches_reference(caffenet_caffemodel, caffenet_caffe_par
     x = np.random.default_rng(5).uniform(-120, 130, (2, 3, 227, 227))
     want = reference_alexnet.forward(x, caffenet_caffe_params, reference_alexnet.CAFFENET_CONVS)
     assert_blobs_close(run_flax(model, params, x), want)
+
+
+@pytest.mark.slow  # a full-size file
+def test_full_size_v0_places205_converts_and_matches_reference(tmp_path):
+    """The original Places205 file's format (V0): converted by geovec weights convert, its
+    features equal the independent reference's."""
+    from geovec.nets.convert import convert_caffemodel
+    from geovec.nets.weights import load_weights
+
+    caffe_params = reference_alexnet.random_params(
+        reference_alexnet.CAFFENET_CONVS, 4096, 205, seed=8
+    )
+    path = tmp_path / "places205CNN_iter_300000.caffemodel"
+    path.write_bytes(caffe_writer.caffemodel(caffe_params, v0=True))
+    np.save(tmp_path / "mean.npy", np.array([105.0, 114.0, 116.0]))
+    out = tmp_path / "places205.safetensors"
+    convert_caffemodel(path, "places205", mean=tmp_path / "mean.npy", out=out)
+    weights = load_weights("places205", out)
+    model = weights.net.model()
+    x = np.random.default_rng(9).uniform(-120, 130, (2, 3, 227, 227))
+    want = reference_alexnet.forward(
+        x, caffe_params, reference_alexnet.CAFFENET_CONVS, weights.net.norm_before_pool
+    )
+    assert_blobs_close(run_flax(model, weights.params, x), want)
 
 
 @pytest.mark.parametrize("micro_batch", [1, 2, 4, None])
