@@ -16,9 +16,9 @@ import numpy as np
 
 CENTRE = (-79.94, 32.78)  # lon, lat: Charleston
 UTM = "EPSG:32617"
-SIDE_M = 1200
+SIDE_M = 800
 MARK = (255, 0, 255)
-MARK_OFFSETS = [(-200.0, 150.0), (0.0, 0.0), (310.0, -240.0)]  # east, north metres
+MARK_OFFSETS = [(-200.0, 150.0), (0.0, 0.0), (250.0, -240.0)]  # east, north metres
 
 
 def texture(size: int) -> np.ndarray:
@@ -39,11 +39,12 @@ def utm_frame():
 
 
 def marks_lonlat() -> list[tuple[float, float]]:
+    """Lon, lat of the centre of each mark: the centre of its middle pixel."""
     from pyproj import Transformer
 
     cx, cy = utm_frame()
     back = Transformer.from_crs(UTM, "EPSG:4326", always_xy=True)
-    return [back.transform(cx + e, cy + n) for e, n in MARK_OFFSETS]
+    return [back.transform(cx + e + 0.5, cy + n - 0.5) for e, n in MARK_OFFSETS]
 
 
 def orthophoto() -> tuple[np.ndarray, object]:
