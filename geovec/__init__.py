@@ -43,6 +43,9 @@ _LAZY = {
     "IngestSummary": "geovec.ingestion.run",
     "synth": "geovec.synthetic.build",
     "reference_grid": "geovec.geo.grid",
+    "cut_aerial": "geovec.ingestion.aerial",
+    "open_source": "geovec.geo.aerial",
+    "import_dataset": "geovec.ingestion.datasets",
     # the networks and features
     "convert_caffemodel": "geovec.nets.convert",
     "load_weights": "geovec.nets.weights",
@@ -50,6 +53,7 @@ _LAZY = {
     # the analyses: store, then feature, then keyword options
     "isolate": "geovec.analyses.isolation",
     "evaluate": "geovec.analyses.crossview",
+    "evaluate_pairs": "geovec.analyses.pairs",
     "localize": "geovec.analyses.localize",
     "search": "geovec.analyses.search",
     "classify": "geovec.analyses.classify",
@@ -63,10 +67,14 @@ if TYPE_CHECKING:
     from geovec.analyses.isolation import isolate
     from geovec.analyses.landcover import landcover
     from geovec.analyses.localize import localize
+    from geovec.analyses.pairs import evaluate_pairs
     from geovec.analyses.search import search
     from geovec.demo import run_demo
     from geovec.features.extract import FeatureExtractor
+    from geovec.geo.aerial import open_source
     from geovec.geo.grid import reference_grid
+    from geovec.ingestion.aerial import cut_aerial
+    from geovec.ingestion.datasets import import_dataset
     from geovec.ingestion.run import IngestSummary, extract_missing, ingest
     from geovec.nets.convert import convert_caffemodel
     from geovec.nets.weights import load_weights
@@ -87,14 +95,18 @@ __all__ = [  # the lazy names (_LAZY) and the eager ones; tests check they agree
     "__version__",
     "classify",
     "convert_caffemodel",
+    "cut_aerial",
     "evaluate",
+    "evaluate_pairs",
     "extract_missing",
+    "import_dataset",
     "ingest",
     "isolate",
     "landcover",
     "load_weights",
     "localize",
     "open",
+    "open_source",
     "reference_grid",
     "run_demo",
     "search",
