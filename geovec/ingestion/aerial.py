@@ -32,7 +32,7 @@ from PIL import Image
 from geovec.errors import GeovecError
 from geovec.geo.aerial import open_source
 from geovec.geo.grid import TILE_M
-from geovec.ingestion.sources import coordinate, read_rows
+from geovec.ingestion.sources import coordinate, optional_number, read_rows
 from geovec.progress import ProgressReporter
 
 DEFAULT_PX = 256
@@ -83,6 +83,7 @@ def read_points(path: str | Path) -> tuple[list[dict], list[dict]]:
                 raise ValueError(f"id {ident!r} repeated")
             lon = coordinate(row.get("lon"), -180, 180, "lon")
             lat = coordinate(row.get("lat"), -90, 90, "lat")
+            size_m = optional_number(row.get("size_m"), "size_m")
         except ValueError as exc:
             failures.append(
                 dict(
@@ -91,14 +92,13 @@ def read_points(path: str | Path) -> tuple[list[dict], list[dict]]:
             )
             continue
         seen.add(ident)
-        size = row.get("size_m")
         points.append(
             dict(
                 id=ident,
                 lon=lon,
                 lat=lat,
                 region=row.get("region"),
-                size_m=float(size) if size not in (None, "") else None,
+                size_m=size_m,
             )
         )
     return points, failures

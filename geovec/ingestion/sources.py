@@ -24,7 +24,6 @@ from geovec.ingestion.records import Failure, Record
 from geovec.store.schema import VIEWS
 
 REQUIRED = ("id", "path", "lon", "lat")
-OPTIONAL = ("view", "region", "source", "pair", "split", "size_m", "semi_pairs")
 
 
 def read_source(source: str | Path, view: str | None = None) -> tuple[list[Record], list[Failure]]:
@@ -130,11 +129,11 @@ def validate_rows(rows: list[dict], base: Path) -> tuple[list[Record], list[Fail
             path = (base / str(row["path"])).resolve()
             if not path.is_file():
                 raise ValueError("file not found" if not path.exists() else "not a file")
+            size_m = optional_number(row.get("size_m"), "size_m")
         except ValueError as exc:
             failures.append(Failure(where, view, "manifest", str(exc)))
             continue
         seen.add((view, ident))
-        size = row.get("size_m")
         records.append(
             Record(
                 id=ident,
@@ -146,7 +145,7 @@ def validate_rows(rows: list[dict], base: Path) -> tuple[list[Record], list[Fail
                 source=_text(row.get("source")),
                 pair=_text(row.get("pair")),
                 split=_text(row.get("split")),
-                size_m=float(size) if size not in (None, "") else None,
+                size_m=size_m,
                 semi_pairs=_texts(row.get("semi_pairs")),
             )
         )
@@ -167,6 +166,17 @@ def _texts(value) -> tuple[str, ...] | None:
         return None
     items = value.split(";") if isinstance(value, str) else list(value)
     return tuple(str(v) for v in items if v not in (None, "")) or None
+
+
+def optional_number(value, name: str) -> float | None:
+    """A positive number from a table cell, None for an empty one; ValueError naming
+    ``name`` otherwise."""
+    if value in (None, "") or (isinstance(value, float) and math.isnan(value)):
+        return None
+    number = coordinate(value, 0, math.inf, name)
+    if number == 0:
+        raise ValueError(f"{name} {value!r} is not positive")
+    return number
 
 
 def _text(value) -> str | None:

@@ -124,3 +124,24 @@ def test_unreadable_manifest(tmp_path):
     missing_cols.write_text("id,path\na,b\n")
     with pytest.raises(ManifestError, match="lon, lat"):
         read_source(missing_cols)
+
+
+def test_bad_size_and_pair_only_rows(tmp_path):
+    """A bad size_m is a failure row, not a crash; a ground or overhead row with a pair and
+    no position is kept without one; a map tile must have a position."""
+    write_images(tmp_path, 4)
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(
+        "id,path,view,lon,lat,pair,size_m\n"
+        "t1,img0000.png,map,1,2,,abc\n"
+        "g1,img0001.png,ground,,,o1,\n"
+        "o1,img0002.png,overhead,,,o1,\n"
+        "t2,img0003.png,map,,,x,\n"
+    )
+    records, failures = read_source(manifest)
+    assert sorted((f.path, f.error) for f in failures) == [
+        ("img0000.png", "size_m 'abc' is not a number"),
+        ("img0003.png", "lon None is not a number"),
+    ]
+    kept = {r.id: (r.view, r.lon, r.lat, r.pair) for r in records}
+    assert kept == {"g1": ("ground", None, None, "o1"), "o1": ("overhead", None, None, "o1")}
