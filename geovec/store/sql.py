@@ -51,7 +51,7 @@ def new_database() -> duckdb.DuckDBPyConnection:
 
 
 _SHARED: duckdb.DuckDBPyConnection | None = None
-_SHARED_LOCK = threading.Lock()
+_SHARED_LOCK = threading.RLock()  # the shared connection object is used by one thread at a time
 _SCHEMA_NUMBERS = itertools.count(1)
 
 
@@ -67,19 +67,22 @@ def shared_database() -> duckdb.DuckDBPyConnection:
 def new_schema() -> str:
     """A fresh schema of the shared database, for one store's views and scratch tables."""
     name = f"store_{next(_SCHEMA_NUMBERS)}"
-    shared_database().execute(f"CREATE SCHEMA {name}")
+    with _SHARED_LOCK:
+        shared_database().execute(f"CREATE SCHEMA {name}")
     return name
 
 
 def drop_schema(name: str) -> None:
     """Drop a store's schema and everything in it (its views, its scratch tables)."""
-    if _SHARED is not None:
-        _SHARED.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+    with _SHARED_LOCK:
+        if _SHARED is not None:
+            _SHARED.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
 
 
 def schema_cursor(schema: str) -> duckdb.DuckDBPyConnection:
     """A cursor of the shared database whose unqualified names are those of ``schema``."""
-    cursor = shared_database().cursor()
+    with _SHARED_LOCK:
+        cursor = shared_database().cursor()
     cursor.execute(f"USE memory.{schema}")
     return cursor
 
@@ -93,9 +96,10 @@ def create_view(schema: str, store_path: Path, table: str) -> None:
     """A read-only view ``schema.table`` over the Lance dataset; ``geom`` as a GEOMETRY."""
     geom = "" if table == "failures" else " REPLACE (ST_GeomFromWKB(geom) AS geom)"
     location = quote(table_location(store_path, table))
-    shared_database().execute(
-        f"CREATE OR REPLACE VIEW {schema}.{table} AS SELECT *{geom} FROM {location}"
-    )
+    with _SHARED_LOCK:
+        shared_database().execute(
+            f"CREATE OR REPLACE VIEW {schema}.{table} AS SELECT *{geom} FROM {location}"
+        )
 
 
 def attach_for_writing(con: duckdb.DuckDBPyConnection, store_path: Path) -> None:

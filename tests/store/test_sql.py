@@ -113,3 +113,16 @@ def test_named_queries_bind_exactly_their_parameters(db):
         ):
             run_query(con, "isolated_images", radius_m=250.0)
         assert run_query(con, "regions").column("region").to_pylist() == ["charleston", "sf"]
+
+
+def test_stores_query_from_several_threads(db):
+    """Stores opened and queried in parallel threads share the process's DuckDB database
+    safely: each sees its own views and the right answers."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def work(_):
+        with geovec.open(db) as store:
+            return [store.sql("SELECT count(*) FROM ground").fetchone()[0] for _ in range(5)]
+
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(work, range(8))) == [[6] * 5] * 8
