@@ -34,6 +34,7 @@ from geovec.analyses.pairs import METHODS, PairEvaluation, evaluate_pairs
 from geovec.analyses.regions import containing_tiles, region_frames
 from geovec.errors import GeovecError
 from geovec.store import Store
+from geovec.store.schema import paired_overhead
 
 RANK_SCHEMA = pa.schema(
     [
@@ -148,9 +149,9 @@ def load_region_data(
                 if r["isolated"] and r["id"] in g_at and true_tile.get(r["id"]) in tile_pos
             ]
             train = [  # training pairs: the ground image and its overhead image (its pair)
-                (r["id"], r["pair"] or r["id"])
+                (r["id"], paired_overhead(r))
                 for r in rows
-                if r["isolated"] is False and r["id"] in g_at and (r["pair"] or r["id"]) in o_at
+                if r["isolated"] is False and r["id"] in g_at and paired_overhead(r) in o_at
             ]
             out.append(
                 RegionData(

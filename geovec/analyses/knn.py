@@ -180,6 +180,17 @@ def _rank_chunk(p, rows, sq, tail, tail_sq, true_rows, true_sq):
 _scores_chunk = jax.jit(_block_distances)
 
 
+def _true_block(candidates: np.ndarray, norms: np.ndarray, truth, size: int):
+    """Each query's true candidate in the query's own row of a block of ``size`` rows (the
+    scan's block shape, so its distances round as the scan's do), and their squared norms."""
+    truth = np.asarray(truth)
+    rows = np.zeros((size, candidates.shape[1]), np.float32)
+    rows[: len(truth)] = candidates[truth]
+    sq = np.zeros(size, np.float32)
+    sq[: len(truth)] = norms[truth]
+    return rows, sq
+
+
 def neighbour_mean(
     queries: np.ndarray, ground: np.ndarray, aerial: np.ndarray, k: int, chunk: int = CHUNK
 ) -> np.ndarray:
@@ -219,11 +230,9 @@ def tile_ranks(
         all_tiles, all_sq = jnp.asarray(tiles), jnp.asarray(blocks.norms)
     for start in range(0, len(predicted), chunk):
         block = np.asarray(predicted[start : start + chunk], np.float32)
-        truth = np.asarray(true_idx[start : start + chunk])
-        true_rows = np.zeros((blocks.size, tiles.shape[1]), np.float32)
-        true_rows[: len(block)] = tiles[truth]
-        true_sq = np.zeros(blocks.size, np.float32)
-        true_sq[: len(block)] = blocks.norms[truth]
+        true_rows, true_sq = _true_block(
+            tiles, blocks.norms, true_idx[start : start + chunk], blocks.size
+        )
         padded = jnp.asarray(_pad_rows(block, chunk))
         r = _rank_chunk(padded, *blocks.arrays, true_rows, true_sq)
         ranks[start : start + len(block)] = np.asarray(r)[: len(block)]
@@ -267,12 +276,10 @@ def closer_than_true(
     for start in range(0, len(predicted), chunk):
         block = np.asarray(predicted[start : start + chunk], np.float32)
         n = len(block)
-        truth = np.asarray(true_idx[start : start + chunk])
         others = other_idx[start : start + chunk]
-        true_rows = np.zeros((blocks_size, candidates.shape[1]), np.float32)
-        true_rows[:n] = candidates[truth]
-        true_sq = np.zeros(blocks_size, np.float32)
-        true_sq[:n] = norms[truth]
+        true_rows, true_sq = _true_block(
+            candidates, norms, true_idx[start : start + chunk], blocks_size
+        )
         m = others.shape[1]
         other_rows = np.zeros((m, blocks_size, candidates.shape[1]), np.float32)
         other_sq = np.full((m, blocks_size), np.inf, np.float32)  # -1: never closer

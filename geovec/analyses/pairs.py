@@ -25,6 +25,7 @@ from geovec.analyses.metrics import recall_at, top_one_percent
 from geovec.errors import GeovecError
 from geovec.store import Store
 from geovec.store.filters import quote
+from geovec.store.schema import paired_overhead
 
 METHODS = ("direct", "knn-average")
 PAIR_RANK_SCHEMA = pa.schema(
@@ -117,20 +118,20 @@ def evaluate_pairs(
     rows, query_vectors = _ground(store, g_feature, split)
     if not rows:
         raise GeovecError(f"no ground image of split {split!r} has {g_feature}")
-    usable = [i for i, r in enumerate(rows) if (r["pair"] or r["id"]) in at]
+    usable = [i for i, r in enumerate(rows) if paired_overhead(r) in at]
     if not usable:
         raise GeovecError(f"no query of split {split!r} has its aerial among the candidates")
     rows = [rows[i] for i in usable]
     queries = take_rows(query_vectors, usable)
-    true_idx = np.array([at[r["pair"] or r["id"]] for r in rows], np.int64)
+    true_idx = np.array([at[paired_overhead(r)] for r in rows], np.int64)
     if method == "knn-average":
         train, train_vectors = _ground(store, g_feature, train_split)
         o_ids, o_vectors = store.vectors("overhead", o_feature)
         o_at = {ident: i for i, ident in enumerate(o_ids)}
-        keep = [i for i, r in enumerate(train) if (r["pair"] or r["id"]) in o_at]
+        keep = [i for i, r in enumerate(train) if paired_overhead(r) in o_at]
         if len(keep) < 1:
             raise GeovecError(f"knn-average needs training pairs: split {train_split!r} has none")
-        aerial = take_rows(o_vectors, [o_at[train[i]["pair"] or train[i]["id"]] for i in keep])
+        aerial = take_rows(o_vectors, [o_at[paired_overhead(train[i])] for i in keep])
         predicted = neighbour_mean(queries, take_rows(train_vectors, keep), aerial, neighbors)
     else:
         predicted = queries
