@@ -58,6 +58,11 @@ _LAZY = {
     "search": "geovec.analyses.search",
     "classify": "geovec.analyses.classify",
     "landcover": "geovec.analyses.landcover",
+    # learned cross-view heads
+    "train": "geovec.heads.training",
+    "embed": "geovec.heads.embedding",
+    "load_head": "geovec.heads.file",
+    "Head": "geovec.heads.file",
     "run_demo": "geovec.demo",
 }
 
@@ -73,6 +78,9 @@ if TYPE_CHECKING:
     from geovec.features.extract import FeatureExtractor
     from geovec.geo.aerial import open_source
     from geovec.geo.grid import reference_grid
+    from geovec.heads.embedding import embed
+    from geovec.heads.file import Head, load_head
+    from geovec.heads.training import train
     from geovec.ingestion.aerial import cut_aerial
     from geovec.ingestion.datasets import import_dataset
     from geovec.ingestion.run import IngestSummary, extract_missing, ingest
@@ -86,6 +94,7 @@ __all__ = [  # the lazy names (_LAZY) and the eager ones; tests check they agree
     "FeatureExtractor",
     "FeatureMissingError",
     "GeovecError",
+    "Head",
     "IngestSummary",
     "ManifestError",
     "QueryError",
@@ -96,6 +105,7 @@ __all__ = [  # the lazy names (_LAZY) and the eager ones; tests check they agree
     "classify",
     "convert_caffemodel",
     "cut_aerial",
+    "embed",
     "evaluate",
     "evaluate_pairs",
     "extract_missing",
@@ -103,6 +113,7 @@ __all__ = [  # the lazy names (_LAZY) and the eager ones; tests check they agree
     "ingest",
     "isolate",
     "landcover",
+    "load_head",
     "load_weights",
     "localize",
     "open",
@@ -111,6 +122,7 @@ __all__ = [  # the lazy names (_LAZY) and the eager ones; tests check they agree
     "run_demo",
     "search",
     "synth",
+    "train",
 ]
 
 

@@ -16,11 +16,11 @@ from pathlib import Path
 import geovec
 from geovec.analyses.classify import classify
 from geovec.analyses.crossview import evaluate
-from geovec.analyses.defaults import DEFAULT_FEATURE, DEFAULT_RADIUS_M
 from geovec.analyses.isolation import isolate
 from geovec.analyses.landcover import landcover
 from geovec.analyses.localize import localize
 from geovec.analyses.search import search
+from geovec.defaults import DEFAULT_FEATURE, DEFAULT_RADIUS_M
 from geovec.features.names import default_features
 from geovec.nets.registry import network
 from geovec.nets.weights import available_networks

@@ -55,3 +55,7 @@ class AerialSourceError(GeovecError):
 
 class DatasetError(GeovecError):
     """A cross-view dataset folder (CVUSA, CVACT, VIGOR) is missing a file or has a bad line."""
+
+
+class HeadError(GeovecError):
+    """A learned head file is unreadable, or does not fit the store's features."""

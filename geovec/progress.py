@@ -58,3 +58,8 @@ class ProgressReporter:
     def advance(self, n: int = 1) -> None:
         if self._progress:
             self._progress.advance(self._task, n)
+
+    def describe(self, text: str) -> None:
+        """Replace the bar's label (e.g. with the latest loss)."""
+        if self._progress:
+            self._progress.update(self._task, description=text)

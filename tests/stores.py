@@ -66,3 +66,77 @@ def known_store(tmp_path, isolated: bool = True):
     if not isolated:  # as ingested, before geovec isolate
         ground = [({**row, "isolated": None}, vector) for row, vector in ground]
     return store_from_arrays(tmp_path / "db", ground, overhead, tiles)
+
+
+LATENT = 8
+
+
+def latent_pair_store(path, seed: int = 0, pairs: int = 400, grid: int = 10):
+    """A store where both views show a hidden place code through different linear maps
+    (ground: 24 values, overhead: 40) plus noise: a learned head can relate them, a random
+    one cannot, and no feature means the same in both views.
+
+    Map tiles: a ``grid`` x ``grid`` square of 480 m tiles near (0, 0), each with its own
+    code; one isolated query (split test) at each tile centre; ``pairs`` training pairs
+    (split train) at random positions, each with its own code, 2 km or more away from the
+    tiles (so none lies near a test image). Returns (store, the ground map, the overhead
+    map)."""
+    rng = np.random.default_rng(seed)
+    to_ground = rng.normal(size=(LATENT, 24)).astype(np.float32)
+    to_overhead = rng.normal(size=(LATENT, 40)).astype(np.float32)
+
+    def noisy(x):
+        return x + 0.3 * rng.normal(size=x.shape).astype(np.float32)
+
+    step = 480 / 111_320  # degrees of 480 m at the equator
+    tile_codes = rng.normal(size=(grid * grid, LATENT)).astype(np.float32)
+    centres = [(c * step, r * step) for r in range(grid) for c in range(grid)]
+    tiles = [
+        ({"id": f"t{i}", "region": "r", "lon": lo, "lat": la, "size_m": 480.0}, v)
+        for i, ((lo, la), v) in enumerate(zip(centres, noisy(tile_codes @ to_overhead)))
+    ]
+    queries = [
+        (
+            {"id": f"q{i}", "region": "r", "lon": lo, "lat": la, "isolated": True, "split": "test"},
+            v,
+        )
+        for i, ((lo, la), v) in enumerate(zip(centres, noisy(tile_codes @ to_ground)))
+    ]
+    codes = rng.normal(size=(pairs, LATENT)).astype(np.float32)
+    where = rng.uniform(0.06, 0.3, size=(pairs, 2))  # 2 km and more from the tiles
+    ground = [
+        (
+            {
+                "id": f"g{i}",
+                "region": "r",
+                "lon": lo,
+                "lat": la,
+                "isolated": False,
+                "split": "train",
+                "pair": f"o{i}",
+            },
+            v,
+        )
+        for i, ((lo, la), v) in enumerate(zip(where, noisy(codes @ to_ground)))
+    ]
+    overhead = [
+        ({"id": f"o{i}", "region": "r", "lon": lo, "lat": la}, v)
+        for i, ((lo, la), v) in enumerate(zip(where, noisy(codes @ to_overhead)))
+    ]
+    store = geovec.open(path)
+    add_rows(
+        store,
+        "ground",
+        [r for r, _ in ground + queries],
+        {"latent_ground": np.array([v for _, v in ground + queries])},
+    )
+    add_rows(
+        store,
+        "overhead",
+        [r for r, _ in overhead],
+        {"latent_overhead": np.array([v for _, v in overhead])},
+    )
+    add_rows(
+        store, "map", [r for r, _ in tiles], {"latent_overhead": np.array([v for _, v in tiles])}
+    )
+    return store, to_ground, to_overhead

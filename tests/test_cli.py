@@ -36,6 +36,8 @@ CONTRACT = {  # DESIGN.md's command line (first wave)
     "demo",
     "aerial",  # second wave
     "dataset",
+    "train",
+    "embed",
 }
 
 

@@ -10,6 +10,7 @@ import geovec
 PACKAGE = Path(geovec.__file__).parent
 RANK = {  # a room may import rooms of a lower rank, and itself
     "errors": 0,
+    "defaults": 0,
     "resources": 0,
     "progress": 0,
     "geovec": 0.5,  # the package's own __init__: version, batch size, the lazy public names
@@ -18,6 +19,7 @@ RANK = {  # a room may import rooms of a lower rank, and itself
     "features": 2,
     "geo": 3,
     "ingestion": 4,
+    "heads": 4.5,
     "analyses": 5,
     "synthetic": 5,
     "report": 6,

@@ -21,7 +21,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from geovec.analyses.defaults import DEFAULT_TRAIN_PER_REGION
+from geovec.defaults import DEFAULT_TRAIN_PER_REGION
 from geovec.errors import GeovecError
 from geovec.features.names import known_features
 from geovec.store import Store

@@ -17,11 +17,11 @@ candidates strictly closer than it, so ties do not hurt. The kernels are in
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
-from geovec.analyses.defaults import DEFAULT_FEATURE, DEFAULT_NEIGHBORS
 from geovec.analyses.knn import neighbour_mean, take_rows, tile_ranks
 from geovec.analyses.metrics import (
     area_under_curve,
@@ -30,9 +30,11 @@ from geovec.analyses.metrics import (
     recall_at,
     top_one_percent,
 )
-from geovec.analyses.pairs import METHODS, PairEvaluation, evaluate_pairs
+from geovec.analyses.pairs import METHODS, PairEvaluation, evaluate_pairs, learned_head
 from geovec.analyses.regions import containing_tiles, region_frames
+from geovec.defaults import DEFAULT_FEATURE, DEFAULT_NEIGHBORS
 from geovec.errors import GeovecError
+from geovec.heads.file import Head
 from geovec.store import Store
 from geovec.store.schema import paired_overhead
 
@@ -185,6 +187,7 @@ def evaluate(
     split: str = "test",
     ground_feature: str | None = None,
     overhead_feature: str | None = None,
+    head: str | Path | Head | None = None,
 ) -> Evaluation | PairEvaluation:
     """Evaluate cross-view localisation.
 
@@ -195,8 +198,12 @@ def evaluate(
     Args:
       feature: the feature of every view (paper: ``places_fc8``), unless
         ``ground_feature`` / ``overhead_feature`` name one for each side.
-      method: "knn-average" (the paper's; the default) or "direct" (the ground feature
-        itself against the aerial ones, for features that share one space).
+      method: "knn-average" (the paper's; the default without a head), "direct" (the
+        ground feature itself against the aerial ones, for features that share one space)
+        or "learned" (the default with a ``head``: its ground embedding against its
+        overhead embedding of every candidate).
+      head: a learned head (file or :class:`~geovec.heads.file.Head`, from ``geovec
+        train``); its features replace ``feature``.
       neighbors: K nearest training ground images averaged (paper: 30).
       region: only this region (map protocol); split: the queries' split (pairs).
     """
@@ -209,27 +216,34 @@ def evaluate(
             ground_feature=ground_feature,
             overhead_feature=overhead_feature,
             split=split,
-            method=method or "direct",
+            method=method or ("learned" if head is not None else "direct"),
             neighbors=neighbors,
+            head=head,
         )
     if protocol != "map":
         raise GeovecError(f"protocol must be map or pairs, got {protocol!r}")
-    method = method or "knn-average"
+    method = method or ("learned" if head is not None else "knn-average")
     if method not in METHODS:
         raise GeovecError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
-    g_feature = ground_feature or feature
-    data = load_region_data(store, g_feature, region, overhead_feature or feature)
+    g_feature, a_feature = ground_feature or feature, overhead_feature or feature
+    learned = learned_head(method, head, store, ("ground", "overhead", "map"))
+    if learned is not None:
+        g_feature, a_feature = learned.ground_feature, learned.overhead_feature
+    data = load_region_data(store, g_feature, region, a_feature)
     all_ranks, all_n, per_region, tables = [], [], {}, []
     for d in data:
         n = len(d.tile_ids)
         ranks = np.zeros(0, np.int64)
-        if len(d.query_ids) and (len(d.train_ids) or method == "direct") and n:
-            if method == "direct":
-                _same_space(d.queries, d.tiles, g_feature, overhead_feature or feature)
+        if len(d.query_ids) and (len(d.train_ids) or method != "knn-average") and n:
+            tiles = d.tiles
+            if learned is not None:
+                predicted, tiles = learned.embed_ground(d.queries), learned.embed_overhead(tiles)
+            elif method == "direct":
+                _same_space(d.queries, d.tiles, g_feature, a_feature)
                 predicted = d.queries
             else:
                 predicted = neighbour_mean(d.queries, d.train_ground, d.train_aerial, neighbors)
-            ranks = tile_ranks(predicted, d.tiles, d.true_idx)
+            ranks = tile_ranks(predicted, tiles, d.true_idx)
         all_ranks.append(ranks)
         all_n.append(np.full(len(ranks), n))
         tables.append(_rank_rows(d, ranks))
@@ -247,7 +261,7 @@ def evaluate(
         raise GeovecError("no isolated query has a feature, a training set and a containing tile")
     curve = localisation_curve(ranks, counts)
     return Evaluation(
-        feature=g_feature,
+        feature=learned.name if learned is not None else g_feature,
         neighbors=neighbors,
         queries=len(ranks),
         candidates=int(sum(len(d.tile_ids) for d in data)),

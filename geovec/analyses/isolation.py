@@ -12,8 +12,8 @@ import dataclasses
 
 import pyarrow as pa
 
-from geovec.analyses.defaults import DEFAULT_RADIUS_M
 from geovec.analyses.regions import region_frames
+from geovec.defaults import DEFAULT_RADIUS_M
 from geovec.errors import GeovecError
 from geovec.store import Store
 from geovec.store.queries import run_query

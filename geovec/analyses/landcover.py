@@ -19,8 +19,8 @@ import numpy as np
 from pyproj import Transformer
 from scipy.spatial import cKDTree
 
-from geovec.analyses.defaults import DEFAULT_FEATURE, DEFAULT_PIXELS_PER_TILE
 from geovec.analyses.interpolate import natural_neighbour
+from geovec.defaults import DEFAULT_FEATURE, DEFAULT_PIXELS_PER_TILE
 from geovec.errors import GeovecError
 from geovec.geo.grid import local_crs
 from geovec.store import Store

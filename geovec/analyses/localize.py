@@ -17,10 +17,11 @@ import numpy as np
 import pyarrow as pa
 
 from geovec.analyses.crossview import load_region_data
-from geovec.analyses.defaults import DEFAULT_FEATURE, DEFAULT_NEIGHBORS, DEFAULT_TOP
 from geovec.analyses.knn import neighbour_mean, tile_ranks
 from geovec.analyses.regions import containing_tiles
+from geovec.defaults import DEFAULT_FEATURE, DEFAULT_NEIGHBORS, DEFAULT_TOP
 from geovec.errors import GeovecError
+from geovec.heads.file import Head, as_head
 from geovec.store import Store
 from geovec.store.filters import id_filter
 
@@ -89,6 +90,7 @@ def localize(
     neighbors: int = DEFAULT_NEIGHBORS,
     region: str | None = None,
     top: int = DEFAULT_TOP,
+    head: str | Path | Head | None = None,
 ) -> Localization:
     """Rank the map tiles for one ground image: an image file (its EXIF GPS position, when
     it has one, gives the true tile) or a stored ground image by ``id``.
@@ -97,27 +99,43 @@ def localize(
       region: whose tiles to score (default: the stored image's; needed for a file when
         the store has several regions).
       top: how many best tiles to keep.
+      head: score with a learned head (``geovec train``) instead of the paper's kNN
+        average: its ground embedding of the photo against its overhead embedding of every
+        tile; its ground feature replaces ``feature``.
     """
     if (image is None) == (id is None):
         raise GeovecError("give an image file or the id of a stored ground image (one of them)")
+    learned = None
+    if head is not None:
+        learned = as_head(head)
+        learned.check_store(store, ("map",) if image is not None else ("ground", "map"))
+        feature = learned.ground_feature
     if id is not None:
         vec, own_region, true_lonlat, label = _stored_query(store, feature, id)
     else:
         vec, own_region, true_lonlat, label = _image_query(Path(image), feature)
     region = region or own_region
-    datasets = load_region_data(store, feature, region)
+    datasets = load_region_data(
+        store, feature, region, learned.overhead_feature if learned is not None else None
+    )
     if region is None and len(datasets) > 1:
         names = ", ".join(str(d.region) for d in datasets)
         raise GeovecError(f"the store has several regions ({names}): say which region to search")
     d = datasets[0]
-    train = [i for i, t in enumerate(d.train_ids) if t != id]
-    predicted = neighbour_mean(vec[None], d.train_ground[train], d.train_aerial[train], neighbors)
+    tiles = d.tiles
+    if learned is not None:
+        predicted, tiles = learned.embed_ground(vec[None]), learned.embed_overhead(tiles)
+    else:
+        train = [i for i, t in enumerate(d.train_ids) if t != id]
+        predicted = neighbour_mean(
+            vec[None], d.train_ground[train], d.train_aerial[train], neighbors
+        )
     true_tile = None
     if true_lonlat is not None:  # the tile whose footprint contains the photo, as evaluate
         with store.cursor() as con:
             true_tile = containing_tiles(con, d.region, d.crs, [(label, *true_lonlat)]).get(label)
     true_idx = d.tile_ids.index(true_tile) if true_tile else 0
-    rank, scores = tile_ranks(predicted, d.tiles, np.array([true_idx]), keep_scores=True)
+    rank, scores = tile_ranks(predicted, tiles, np.array([true_idx]), keep_scores=True)
     scores = scores[0]
     order = np.argsort(scores)[:top]
     best = pa.table(
@@ -130,7 +148,7 @@ def localize(
     )
     return Localization(
         query=label,
-        feature=feature,
+        feature=learned.name if learned is not None else feature,
         region=d.region,
         best=best,
         true_tile=true_tile,

@@ -5,6 +5,8 @@ true one.
 
 ``direct`` scores a candidate by the distance between the query's ground feature and its
 overhead feature (both in one space: a learned embedding, or one network's layer);
+``learned`` by the distance between a learned head's embeddings of the two (``geovec
+train``);
 ``knn-average`` by the paper's rule: the mean overhead feature of the query's K nearest
 ground images of the training split. Ranks follow the community's rule (candidates
 strictly closer than the true one); top-1 % counts rank < max(1, N // 100); the hit rate
@@ -15,19 +17,21 @@ stays bounded by the blocked scan (:mod:`geovec.analyses.knn`), never the full m
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
-from geovec.analyses.defaults import DEFAULT_NEIGHBORS
 from geovec.analyses.knn import closer_than_true, neighbour_mean, take_rows, tile_ranks
 from geovec.analyses.metrics import recall_at, top_one_percent
+from geovec.defaults import DEFAULT_NEIGHBORS
 from geovec.errors import GeovecError
+from geovec.heads.file import Head, as_head, check_unseen
 from geovec.store import Store
 from geovec.store.filters import quote
 from geovec.store.schema import paired_overhead
 
-METHODS = ("direct", "knn-average")
+METHODS = ("direct", "knn-average", "learned")
 PAIR_RANK_SCHEMA = pa.schema(
     [
         pa.field("query_id", pa.string()),
@@ -91,6 +95,7 @@ def evaluate_pairs(
     method: str = "direct",
     neighbors: int = DEFAULT_NEIGHBORS,
     train_split: str = "train",
+    head: str | Path | Head | None = None,
 ) -> PairEvaluation:
     """Rank each query's paired aerial among the split's aerials (see the module).
 
@@ -98,11 +103,15 @@ def evaluate_pairs(
       feature: the feature of both views, unless ``ground_feature`` / ``overhead_feature``
         name one each.
       split: the queries' split (and the aerials': theirs, or none).
-      method: "direct" or "knn-average" (training pairs from ``train_split``).
+      method: "direct", "knn-average" (training pairs from ``train_split``) or "learned"
+        (with ``head``, whose features replace ``feature``).
     """
     if method not in METHODS:
         raise GeovecError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     g_feature, o_feature = ground_feature or feature, overhead_feature or feature
+    learned = learned_head(method, head, store, ("ground", "overhead"), split)
+    if learned is not None:
+        g_feature, o_feature = learned.ground_feature, learned.overhead_feature
     if not g_feature or not o_feature:
         raise GeovecError("name the feature, or the ground_feature and the overhead_feature")
     g_dim = store.require_feature("ground", g_feature)
@@ -133,6 +142,8 @@ def evaluate_pairs(
             raise GeovecError(f"knn-average needs training pairs: split {train_split!r} has none")
         aerial = take_rows(o_vectors, [o_at[paired_overhead(train[i])] for i in keep])
         predicted = neighbour_mean(queries, take_rows(train_vectors, keep), aerial, neighbors)
+    elif learned is not None:
+        predicted, candidates = learned.embed_ground(queries), learned.embed_overhead(candidates)
     else:
         predicted = queries
     ranks = tile_ranks(predicted, candidates, true_idx)
@@ -160,6 +171,23 @@ def evaluate_pairs(
             schema=PAIR_RANK_SCHEMA,
         ),
     )
+
+
+def learned_head(
+    method: str, head, store: Store, views: tuple[str, ...], split: str | None = None
+) -> Head | None:
+    """The head of the "learned" method, checked against the store's features and against
+    scoring what it trained on (None for the other methods)."""
+    if method != "learned":
+        if head is not None:
+            raise GeovecError(f"a head scores with method learned, not {method}")
+        return None
+    if head is None:
+        raise GeovecError("method learned needs a head (geovec train, then --head HEAD)")
+    head = as_head(head)
+    head.check_store(store, views)
+    check_unseen(head, store, split=split)
+    return head
 
 
 def _hits(rows, at, predicted, candidates, true_idx, ranks):

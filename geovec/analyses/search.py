@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from geovec.analyses.defaults import DEFAULT_FEATURE, DEFAULT_K
+from geovec.defaults import DEFAULT_FEATURE, DEFAULT_K
 from geovec.errors import GeovecError
 from geovec.geo.bounds import Bbox, Near, as_bbox, as_near, geodesic_m
 from geovec.store import Store

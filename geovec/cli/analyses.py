@@ -9,15 +9,6 @@ from typing import Annotated
 
 import typer
 
-from geovec.analyses.defaults import (
-    DEFAULT_FEATURE,
-    DEFAULT_K,
-    DEFAULT_NEIGHBORS,
-    DEFAULT_PIXELS_PER_TILE,
-    DEFAULT_RADIUS_M,
-    DEFAULT_TOP,
-    DEFAULT_TRAIN_PER_REGION,
-)
 from geovec.cli.app import (
     DbArgument,
     FeatureOption,
@@ -30,9 +21,22 @@ from geovec.cli.app import (
     print_json,
     split_list,
 )
+from geovec.defaults import (
+    DEFAULT_FEATURE,
+    DEFAULT_K,
+    DEFAULT_NEIGHBORS,
+    DEFAULT_PIXELS_PER_TILE,
+    DEFAULT_RADIUS_M,
+    DEFAULT_TOP,
+    DEFAULT_TRAIN_PER_REGION,
+)
 
 RegionOption = Annotated[
     str | None, typer.Option(help="Region (needed when the store has several).")
+]
+HeadOption = Annotated[
+    Path | None,
+    typer.Option(help="A learned head (geovec train): score with its embeddings."),
 ]
 
 
@@ -64,7 +68,10 @@ def evaluate_command(
     ] = "map",
     method: Annotated[
         str | None,
-        typer.Option(help="knn-average (default for map) or direct (default for pairs)."),
+        typer.Option(
+            help="knn-average (default for map), direct (default for pairs) or learned "
+            "(default with --head)."
+        ),
     ] = None,
     split: Annotated[str, typer.Option(help="pairs: the queries' split.")] = "test",
     ground_feature: Annotated[
@@ -75,6 +82,7 @@ def evaluate_command(
     ] = None,
     neighbors: NeighborsOption = DEFAULT_NEIGHBORS,
     region: Annotated[str | None, typer.Option(help="map: only this region.")] = None,
+    head: HeadOption = None,
     out: Annotated[
         Path | None, typer.Option(help="Folder for results JSON, per-query ranks and curve PNG.")
     ] = None,
@@ -85,7 +93,7 @@ def evaluate_command(
     from geovec.report.results import write_evaluations
 
     store = open_existing(db)
-    features = [ground_feature] if ground_feature else split_list(feature)
+    features = [ground_feature] if ground_feature or head else split_list(feature)
     results = [
         geovec.evaluate(
             store,
@@ -97,6 +105,7 @@ def evaluate_command(
             split=split,
             ground_feature=ground_feature,
             overhead_feature=overhead_feature,
+            head=head,
         )
         for f in features
     ]
@@ -119,6 +128,7 @@ def localize_command(
     neighbors: NeighborsOption = DEFAULT_NEIGHBORS,
     region: RegionOption = None,
     top: Annotated[int, typer.Option(help="Best tiles to list.")] = DEFAULT_TOP,
+    head: HeadOption = None,
     heatmap: Annotated[Path | None, typer.Option(help="Write the tile-score heatmap PNG.")] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -135,6 +145,7 @@ def localize_command(
         neighbors=neighbors,
         region=region,
         top=top,
+        head=head,
     )
     if heatmap:
         write_heatmap(result, heatmap)

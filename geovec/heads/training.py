@@ -1,0 +1,304 @@
+"""Train a two-tower head on the stored features of ground/overhead pairs.
+
+Symmetric InfoNCE over in-batch negatives (:mod:`.model`), optax AdamW with a linear
+warm-up (5 % of the steps) and cosine decay; a held-out tenth of the training pairs (at
+most :data:`MAX_VALIDATION`) picks the best epoch by its loss, and reports its recall@1
+among themselves. Deterministic: the seed fixes the held-out pairs, the initial weights,
+the batch order and the dropout, so one seed gives one file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+import numpy as np
+
+from geovec.defaults import (
+    DEFAULT_EPOCHS,
+    DEFAULT_HEAD_BATCH,
+    DEFAULT_HEAD_DIM,
+    DEFAULT_HEAD_HIDDEN,
+    DEFAULT_HEAD_SPLIT,
+    DEFAULT_RADIUS_M,
+)
+from geovec.errors import GeovecError
+from geovec.heads.file import Head, head_name
+from geovec.heads.pairs import PairReader, TrainingPairs, training_pairs
+from geovec.progress import ProgressReporter
+from geovec.store import Store
+
+MAX_VALIDATION = 2048
+"""Held-out pairs at most (their recall@1 is over a full matrix of them)."""
+MIN_HELD_OUT = 10
+"""With fewer training pairs than this, none is held out: they validate on themselves."""
+LEARNING_RATE = 1e-3
+WEIGHT_DECAY = 1e-2
+DROPOUT = 0.1
+
+
+@dataclasses.dataclass
+class TrainSummary:
+    """What a training run did; ``metrics`` as in the head file's metadata."""
+
+    path: Path
+    name: str
+    pairs: int  # trained on
+    validation: int  # held out
+    excluded: dict[str, int]
+    epochs: int
+    best_epoch: int
+    metrics: dict[str, float]
+    seconds: float
+
+    @property
+    def pairs_per_second(self) -> float:
+        return self.pairs * self.epochs / self.seconds if self.seconds > 0 else 0.0
+
+    def line(self) -> str:
+        left_out = ", ".join(f"{n} {why}" for why, n in self.excluded.items()) or "none"
+        m = self.metrics
+        return (
+            f"trained {self.name} on {self.pairs} pairs ({self.validation} held out); best "
+            f"epoch {self.best_epoch} of {self.epochs}: validation R@1 {m['validation_r1']:.3f} "
+            f"(chance {m['chance_r1']:.3f}), loss {m['validation_loss']:.3f}; left out: "
+            f"{left_out}; {self.seconds:.1f} s ({self.pairs_per_second:.0f} pairs/s) -> "
+            f"{self.path}"
+        )
+
+
+def _check_positive(**values: int) -> None:
+    for name, value in values.items():
+        if value < 1:
+            raise GeovecError(f"{name} must be at least 1, got {value}")
+
+
+def new_head(
+    name: str,
+    features: tuple[str, str],
+    dims: tuple[int, int],
+    *,
+    hidden: int,
+    dim: int,
+    seed: int,
+    mean: dict | None = None,
+    scale: dict | None = None,
+    metadata: dict | None = None,
+) -> Head:
+    """An untrained head (its weights drawn from ``seed``): where training starts, and the
+    random baseline a trained head must beat."""
+    import jax
+    import jax.numpy as jnp
+
+    from geovec.heads.model import TwoTower
+
+    model = TwoTower(hidden=hidden, dim=dim)
+    params = model.init(jax.random.PRNGKey(seed), jnp.zeros((1, dims[0])), jnp.zeros((1, dims[1])))[
+        "params"
+    ]
+    sides = ("ground", "overhead")
+    return Head(
+        name=name,
+        ground_feature=features[0],
+        overhead_feature=features[1],
+        ground_dim=dims[0],
+        overhead_dim=dims[1],
+        dim=dim,
+        hidden=hidden,
+        params=jax.tree_util.tree_map(np.asarray, params),
+        mean=mean or {s: np.zeros(d, np.float32) for s, d in zip(sides, dims)},
+        scale=scale or {s: np.ones(d, np.float32) for s, d in zip(sides, dims)},
+        metadata=metadata or {},
+    )
+
+
+def train(
+    store: Store,
+    *,
+    ground_feature: str,
+    out: str | Path,
+    overhead_feature: str | None = None,
+    split: str | None = DEFAULT_HEAD_SPLIT,
+    dim: int = DEFAULT_HEAD_DIM,
+    hidden: int = DEFAULT_HEAD_HIDDEN,
+    epochs: int = DEFAULT_EPOCHS,
+    batch: int = DEFAULT_HEAD_BATCH,
+    seed: int = 0,
+    radius_m: float = DEFAULT_RADIUS_M,
+    progress: bool = False,
+) -> TrainSummary:
+    """Train a head mapping ``ground_feature`` (ground) and ``overhead_feature`` (overhead;
+    default: the same) into one embedding space, and write it to ``out`` (safetensors;
+    its file name, e.g. ``gist_head``, names its feature columns).
+
+    It trains on the pairs of ``split`` (None: every row not in a test set) and never on
+    the isolated images, the ``test`` split, nor a pair within ``radius_m`` metres of one
+    of them; the head's metadata counts what was left out, and why.
+
+    Raises:
+      GeovecError: fewer than two training pairs; a feature the store lacks.
+    """
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    from geovec.heads.model import TwoTower, info_nce
+
+    started = time.perf_counter()
+    name = head_name(out)
+    overhead_feature = overhead_feature or ground_feature
+    _check_positive(dim=dim, hidden=hidden, epochs=epochs, batch=batch)
+    pairs = training_pairs(store, ground_feature, overhead_feature, split, radius_m)
+    if len(pairs) < 2:
+        raise GeovecError(
+            f"split {split!r} has {len(pairs)} usable training pair(s); a head needs at least "
+            f"two (left out: {pairs.excluded or 'none'})"
+        )
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(pairs))
+    held = 0 if len(pairs) < MIN_HELD_OUT else min(MAX_VALIDATION, max(2, len(pairs) // 10))
+    fit = order[held:]
+    validation = order[:held] if held else fit[:MAX_VALIDATION]
+    reader = PairReader(store, pairs, ground_feature, overhead_feature)
+    mean, scale = reader.standardisation(fit)
+    dims = (reader.ground.dim, reader.overhead.dim)
+    head = new_head(
+        name,
+        (ground_feature, overhead_feature),
+        dims,
+        hidden=hidden,
+        dim=dim,
+        seed=seed,
+        mean=mean,
+        scale=scale,
+    )
+    batch = min(batch, len(fit))
+    steps = len(fit) // batch  # per epoch; the remainder waits for the next shuffle
+    schedule = optax.warmup_cosine_decay_schedule(
+        0.0, LEARNING_RATE, max(1, epochs * steps // 20), epochs * steps
+    )
+    optimiser = optax.adamw(schedule, weight_decay=WEIGHT_DECAY)
+    model = TwoTower(hidden=hidden, dim=dim, dropout=DROPOUT)
+    params = jax.tree_util.tree_map(jnp.asarray, head.params)
+    opt_state = optimiser.init(params)
+    g_mean, g_scale = jnp.asarray(mean["ground"]), jnp.asarray(scale["ground"])
+    o_mean, o_scale = jnp.asarray(mean["overhead"]), jnp.asarray(scale["overhead"])
+
+    def loss_of(p, g, o, key):
+        eg, eo, logit_scale = model.apply(
+            {"params": p},
+            (g - g_mean) / g_scale,
+            (o - o_mean) / o_scale,
+            train=True,
+            rngs={"dropout": key},
+        )
+        return info_nce(eg, eo, logit_scale)
+
+    @jax.jit
+    def step(p, state, g, o, key):
+        loss, grads = jax.value_and_grad(loss_of)(p, g, o, key)
+        updates, state = optimiser.update(grads, state, p)
+        return optax.apply_updates(p, updates), state, loss
+
+    key = jax.random.PRNGKey(seed + 1)
+    best = (np.inf, 0, head.params, {})
+    with ProgressReporter(
+        f"train {name}", epochs * steps * batch, enabled=progress, unit="pairs"
+    ) as bar:
+        for epoch in range(1, epochs + 1):
+            shuffled = rng.permutation(fit)
+            losses = []
+            for g, o in reader.batches(shuffled[i * batch : (i + 1) * batch] for i in range(steps)):
+                key, sub = jax.random.split(key)
+                params, opt_state, loss = step(params, opt_state, g, o, sub)
+                losses.append(loss)
+                bar.advance(batch)
+            head.params = jax.tree_util.tree_map(np.asarray, params)
+            val_loss, val_r1 = _validate(head, reader, validation, params["logit_scale"])
+            train_loss = float(np.mean(jax.device_get(losses)))
+            if val_loss < best[0]:
+                best = (
+                    val_loss,
+                    epoch,
+                    head.params,
+                    {"train_loss": train_loss, "validation_r1": val_r1},
+                )
+            bar.describe(f"train {name} · loss {train_loss:.3f} · validation R@1 {val_r1:.3f}")
+    val_loss, best_epoch, head.params, extra = best
+    metrics = {
+        "validation_loss": float(val_loss),
+        "chance_r1": 1.0 / len(validation),
+        **extra,
+    }
+    head.metadata = _metadata(
+        store,
+        pairs,
+        split,
+        seed,
+        radius_m,
+        epochs,
+        batch,
+        best_epoch,
+        held,
+        len(validation),
+        metrics,
+    )
+    path = head.save(out)
+    return TrainSummary(
+        path=path,
+        name=name,
+        pairs=len(fit),
+        validation=held,
+        excluded=pairs.excluded,
+        epochs=epochs,
+        best_epoch=best_epoch,
+        metrics=metrics,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _validate(head: Head, reader: PairReader, positions: np.ndarray, logit_scale) -> tuple:
+    """(symmetric InfoNCE loss over all held-out pairs at once, their recall@1: how often
+    a ground image's nearest held-out overhead embedding is its own pair's)."""
+    from geovec.heads.model import info_nce
+
+    g, o = reader.take(np.sort(positions))
+    eg, eo = head.embed_ground(g), head.embed_overhead(o)
+    loss = float(info_nce(eg, eo, logit_scale))
+    r1 = float(np.mean(np.argmax(eg @ eo.T, axis=1) == np.arange(len(eg))))
+    return loss, r1
+
+
+def _metadata(
+    store,
+    pairs: TrainingPairs,
+    split,
+    seed,
+    radius_m,
+    epochs,
+    batch,
+    best_epoch,
+    held,
+    validation,
+    metrics,
+) -> dict:
+    """What the head file records about its training (nothing from the clock)."""
+    return {
+        "split": split,
+        "seed": seed,
+        "radius_m": radius_m,
+        "epochs": epochs,
+        "best_epoch": best_epoch,
+        "batch": batch,
+        "learning_rate": LEARNING_RATE,
+        "weight_decay": WEIGHT_DECAY,
+        "dropout": DROPOUT,
+        "pairs": len(pairs) - held,
+        "held_out": held,
+        "validated_on": "held-out pairs" if held else "the training pairs (too few to hold out)",
+        "validation_pairs": validation,
+        "excluded": pairs.excluded,
+        "isolated_at_training": store.count("ground", "isolated = true"),
+        "metrics": metrics,
+    }
