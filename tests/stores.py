@@ -97,7 +97,15 @@ def latent_pair_store(path, seed: int = 0, pairs: int = 400, grid: int = 10):
     ]
     queries = [
         (
-            {"id": f"q{i}", "region": "r", "lon": lo, "lat": la, "isolated": True, "split": "test"},
+            {
+                "id": f"q{i}",
+                "region": "r",
+                "lon": lo,
+                "lat": la,
+                "isolated": True,
+                "split": "test",
+                "pair": f"oq{i}",
+            },
             v,
         )
         for i, ((lo, la), v) in enumerate(zip(centres, noisy(tile_codes @ to_ground)))
@@ -120,8 +128,12 @@ def latent_pair_store(path, seed: int = 0, pairs: int = 400, grid: int = 10):
         for i, ((lo, la), v) in enumerate(zip(where, noisy(codes @ to_ground)))
     ]
     overhead = [
-        ({"id": f"o{i}", "region": "r", "lon": lo, "lat": la}, v)
+        ({"id": f"o{i}", "region": "r", "lon": lo, "lat": la, "split": "train"}, v)
         for i, ((lo, la), v) in enumerate(zip(where, noisy(codes @ to_overhead)))
+    ]
+    overhead += [  # the queries' own aerial images, for the pairs protocol
+        ({"id": f"oq{i}", "region": "r", "lon": lo, "lat": la, "split": "test"}, v)
+        for i, ((lo, la), v) in enumerate(zip(centres, noisy(tile_codes @ to_overhead)))
     ]
     store = geovec.open(path)
     add_rows(

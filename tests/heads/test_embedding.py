@@ -8,7 +8,7 @@ def test_embeddings_become_features_every_analysis_takes(latent):
     store, summary = latent
     head = load_head(summary.path)
     done = embed(store, summary.path)
-    assert done.rows == {"ground": 500, "overhead": 400, "map": 100}
+    assert done.rows == {"ground": 500, "overhead": 500, "map": 100}
     assert store.features("ground")["latent_head_ground"] == 32
     assert store.features("map")["latent_head_overhead"] == 32
     ids, stored = store.vectors("ground", "latent_head_ground")
