@@ -22,6 +22,7 @@ from geovec.analyses.localize import localize
 from geovec.analyses.search import search
 from geovec.defaults import DEFAULT_FEATURE, DEFAULT_RADIUS_M
 from geovec.features.names import default_features
+from geovec.heads import embed, train
 from geovec.nets.registry import network
 from geovec.nets.weights import available_networks
 from geovec.report.figures import localisation_curves
@@ -59,6 +60,7 @@ class DemoRun:
     extent_km: float
     seed: int
     world: SynthSummary | None = None
+    head: Path | None = None  # the learned head's file
     store: geovec.Store | None = None
     features: list[str] = dataclasses.field(default_factory=list)
     numbers: dict = dataclasses.field(default_factory=dict)
@@ -124,12 +126,33 @@ def isolate_test_set(run: DemoRun) -> str:
     return f"{result.isolated} of {result.total} isolated"
 
 
+def train_learned_head(run: DemoRun) -> str:
+    """A learned cross-view head on the main feature's pairs (never the test images), and
+    its embeddings written into the store."""
+    feature = run.main_feature
+    run.announce(f"training a learned cross-view head on {feature} pairs ...")
+    run.head = run.out / "heads" / f"{feature}_head.safetensors"
+    summary = train(run.store, ground_feature=feature, out=run.head, progress=True)
+    embedded = embed(run.store, run.head)
+    run.numbers["head"] = {
+        "path": str(run.head.relative_to(run.out)),
+        "pairs": summary.pairs,
+        "held_out": summary.validation,
+        "best_epoch": summary.best_epoch,
+        "excluded": summary.excluded,
+        **summary.metrics,
+    }
+    return f"{summary.line()}\n{embedded.line()}"
+
+
 def localise(run: DemoRun) -> str:
-    """Cross-view localisation of every test image, per feature, and a few heatmaps."""
+    """Cross-view localisation of every test image, per feature and with the learned
+    head, and a few heatmaps."""
     run.announce("cross-view localisation of every isolated image ...")
     evaluations = [evaluate(run.store, f) for f in run.features]
+    evaluations.append(evaluate(run.store, head=run.head))
     curve = localisation_curves(
-        {e.feature: e.curve for e in evaluations}, run.figure_dir / "curve.png"
+        {f"{e.feature} ({e.method})": e.curve for e in evaluations}, run.figure_dir / "curve.png"
     )
     run.numbers["crossview"] = [
         {k: v for k, v in e.as_dict().items() if k != "curve"} for e in evaluations
@@ -186,6 +209,7 @@ STEPS = (
     synthesise,
     ingest_world,
     isolate_test_set,
+    train_learned_head,
     localise,
     classify_regions,
     map_landcover,

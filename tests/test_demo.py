@@ -25,6 +25,14 @@ def test_demo_end_to_end_and_rerun(tmp_path):
     hits = round(cross["top_1_percent"] * queries)
     assert queries >= 30 and binom.sf(hits - 1, queries, chance) < 0.05, (hits, queries, chance)
     assert cross["area_under_curve"] > 0.6  # random ranking: 0.5
+    # the learned head, trained on the pairs but never on the test images nor near them:
+    # its area under the curve for random ranks would be 0.5 +- 0.04 (52 queries), so
+    # above 0.62 it ranks far better than chance (3 standard deviations)
+    learned = next(c for c in numbers["crossview"] if c["method"] == "learned")
+    assert learned["feature"] == "gist_head" and learned["queries"] == queries
+    assert learned["area_under_curve"] > 0.62, learned["area_under_curve"]
+    assert numbers["head"]["excluded"] == {"isolated": numbers["isolation"]["isolated"]}
+    assert "trained gist_head on" in said
     classify = numbers["classify"]
     assert classify["results"][0]["accuracy"] > classify["chance"]
     assert all(lc["class_accuracy"] > lc["chance"] for lc in numbers["landcover"])

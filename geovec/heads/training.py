@@ -177,8 +177,9 @@ def train(
     )
     batch = min(batch, len(fit))
     steps = len(fit) // batch  # per epoch; the remainder waits for the next shuffle
+    warmup = max(1, epochs * steps // 20)
     schedule = optax.warmup_cosine_decay_schedule(
-        0.0, LEARNING_RATE, max(1, epochs * steps // 20), epochs * steps
+        0.0, LEARNING_RATE, warmup, max(epochs * steps, warmup + 1)
     )
     optimiser = optax.adamw(schedule, weight_decay=WEIGHT_DECAY)
     model = TwoTower(hidden=hidden, dim=dim, dropout=DROPOUT)

@@ -17,11 +17,18 @@ def write_report(
         return f'<img src="{src}" style="max-width:48%;margin:4px">'
 
     rows = "".join(
-        f"<tr><td>{html.escape(c['feature'])}</td><td>{c['queries']}</td><td>{c['candidates']}</td>"
+        f"<tr><td>{html.escape(c['feature'])}</td><td>{html.escape(c['method'])}</td>"
+        f"<td>{c['queries']}</td><td>{c['candidates']}</td>"
         f"<td>{c['top_1_percent']:.3f}</td><td>{c['chance_top_1_percent']:.3f}</td>"
         f"<td>{c['recall']['1']:.3f}</td><td>{c['recall']['5']:.3f}</td>"
         f"<td>{c['recall']['10']:.3f}</td><td>{c['area_under_curve']:.3f}</td></tr>"
         for c in numbers["crossview"]
+    )
+    head = numbers.get("head")
+    head_note = (
+        f"{head['pairs']} pairs, {head['held_out']} held out, best epoch {head['best_epoch']}"
+        if head
+        else "none trained"
     )
     cls = numbers["classify"]
     cls_rows = "".join(
@@ -42,9 +49,12 @@ td,th{{padding:2px 10px;text-align:right}}</style></head><body>
 {numbers["isolation"]["total"]} ground images within {numbers["isolation"]["radius_m"]:g} m.
 Total time {numbers["seconds"]} s.</p>
 <h2>Cross-view localisation (Section 4.3)</h2>
-<table><tr><th>feature</th><th>queries</th><th>candidates</th><th>top-1%</th>
+<table><tr><th>feature</th><th>method</th><th>queries</th><th>candidates</th><th>top-1%</th>
 <th>chance</th><th>R@1</th><th>R@5</th><th>R@10</th><th>area under curve</th></tr>{rows}</table>
-<p>Random ranking would give the top-1% in the chance column and an area of 0.5.</p>
+<p>Random ranking would give the top-1% in the chance column and an area of 0.5.
+"knn-average" is the paper's method (the mean aerial feature of the 30 nearest training
+ground images); "learned" a two-tower head trained on the training pairs' features
+({head_note}), scoring each tile by its embeddings.</p>
 {"".join(img(p) for p in crossview_figs)}
 <h2>Region classification (Table 1)</h2>
 <table><tr><th>feature</th><th>accuracy</th></tr>{cls_rows}</table><p>chance {cls["chance"]:.3f}</p>

@@ -162,7 +162,9 @@ def test_cli_pairs_json_and_ranks(world, tmp_path):
 
 def test_pairs_errors(world):
     store = world[0]
-    with pytest.raises(GeovecError, match="method must be one of direct, knn-average"):
+    with pytest.raises(GeovecError, match="method must be one of direct, knn-average, learned"):
+        evaluate_pairs(store, "gist", method="cosine")
+    with pytest.raises(GeovecError, match="method learned needs a head"):
         evaluate_pairs(store, "gist", method="learned")
     with pytest.raises(GeovecError, match="no ground image of split 'val'"):
         evaluate_pairs(store, "gist", split="val")

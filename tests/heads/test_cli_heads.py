@@ -2,9 +2,11 @@
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from geovec.cli import app
+from geovec.heads import load_head
 from tests.stores import latent_pair_store
 
 runner = CliRunner()
@@ -16,22 +18,23 @@ def _run(*args):
     return result
 
 
-def test_train_embed_evaluate_localize(tmp_path):
-    store, _, _ = latent_pair_store(tmp_path / "db", pairs=300)
-    db, head = tmp_path / "db", tmp_path / "latent_head.safetensors"
+@pytest.mark.slow
+def test_train(tmp_path):
+    latent_pair_store(tmp_path / "db", pairs=300)
+    head = tmp_path / "latent_head.safetensors"
+    features = ["--ground-feature", "latent_ground", "--overhead-feature", "latent_overhead"]
     trained = _run(
         "train",
-        db,
-        "--ground-feature",
-        "latent_ground",
-        "--overhead-feature",
-        "latent_overhead",
+        tmp_path / "db",
+        *features,
         "--out",
         head,
         "--dim",
+        16,
+        "--hidden",
         32,
         "--epochs",
-        30,
+        2,
         "--batch",
         64,
         "--seed",
@@ -41,14 +44,23 @@ def test_train_embed_evaluate_localize(tmp_path):
     assert trained.exit_code == 0, trained.output
     info = json.loads(trained.output)
     assert info["pairs"] == 270 and info["validation"] == 30 and info["path"] == str(head)
+    assert load_head(head).dim == 16 and load_head(head).metadata["seed"] == 1
+    text = _run("train", tmp_path / "db", *features, "--out", head, "--epochs", 1, "--split", "all")
+    assert text.exit_code == 0 and "trained latent_head on 270 pairs" in text.output
+    assert load_head(head).metadata["split"] is None
 
+
+def test_embed_evaluate_localize(latent, tmp_path):
+    store, summary = latent
+    db, head = store.path, summary.path
     learned = _run("evaluate", db, "--head", head, "--json")
     assert learned.exit_code == 0, learned.output
     learned = json.loads(learned.output)
     assert learned["method"] == "learned" and learned["feature"] == "latent_head"
     assert learned["area_under_curve"] > 0.9
 
-    pairs = json.loads(_run("evaluate", db, "--protocol", "pairs", "--head", head, "--json").output)
+    pairs = _run("evaluate", db, "--protocol", "pairs", "--head", head, "--json")
+    pairs = json.loads(pairs.output)
     assert pairs["method"] == "learned" and pairs["queries"] == 100
     assert pairs["recall"]["10"] > 0.5
 
@@ -56,7 +68,7 @@ def test_train_embed_evaluate_localize(tmp_path):
     assert embedded.exit_code == 0, embedded.output
     assert "100 map -> map.latent_head_overhead" in embedded.output
     sql = _run("sql", db, "SELECT count(latent_head_ground) AS n FROM ground", "--format", "json")
-    assert json.loads(sql.output)[0]["n"] == 400
+    assert json.loads(sql.output)[0]["n"] == 500
 
     png = tmp_path / "heat.png"
     located = _run("localize", db, "--id", "q7", "--head", head, "--heatmap", png, "--json")
@@ -80,8 +92,7 @@ def test_user_errors_are_one_line(tmp_path):
         tmp_path / "h.safetensors",
     )
     assert few.exit_code == 1 and "at least two" in few.output
-    assert "Traceback" not in few.output
     missing = _run("evaluate", db, "--head", tmp_path / "none.safetensors")
     assert missing.exit_code == 1 and "no such head file" in missing.output
     wrong = _run("evaluate", db, "--method", "direct", "--head", tmp_path / "none.safetensors")
-    assert wrong.exit_code == 1
+    assert wrong.exit_code == 1 and "a head scores with method learned" in wrong.output

@@ -49,3 +49,31 @@ def test_a_head_that_does_not_fit_the_store(latent, tmp_path):
     assert "ground.latent_ground with 24 values" in message and "gist" in message
     with pytest.raises(HeadError, match="takes latent_ground .24 values"):
         load_head(summary.path).embed_ground(np.zeros((2, 7), np.float32))
+
+
+def test_a_head_never_scores_what_it_may_have_trained_on(latent):
+    from geovec.heads.training import new_head
+
+    store, _ = latent
+    before = new_head(
+        "early",
+        ("latent_ground", "latent_overhead"),
+        (24, 40),
+        hidden=8,
+        dim=4,
+        seed=0,
+        metadata={"isolated_at_training": 0, "split": "train"},
+    )
+    with pytest.raises(HeadError, match="trained before the test images were isolated"):
+        geovec.evaluate(store, head=before)
+    on_test = new_head(
+        "on_test",
+        ("latent_ground", "latent_overhead"),
+        (24, 40),
+        hidden=8,
+        dim=4,
+        seed=0,
+        metadata={"isolated_at_training": 100, "split": "test"},
+    )
+    with pytest.raises(HeadError, match="trained on split 'test'"):
+        geovec.evaluate(store, protocol="pairs", head=on_test)

@@ -41,10 +41,11 @@ def test_metadata_says_what_it_trained_on(latent):
     assert "trained latent_head on 360 pairs (40 held out)" in summary.line()
 
 
-def test_same_seed_same_file_other_seed_other_file(tmp_path):
+@pytest.mark.slow
+def test_same_seed_same_file(tmp_path):
     store, _, _ = latent_pair_store(tmp_path / "db", pairs=60)
     files = []
-    for name, seed in (("a", 3), ("b", 3), ("c", 4)):
+    for name in ("a", "b"):
         out = train(
             store,
             ground_feature="latent_ground",
@@ -54,11 +55,18 @@ def test_same_seed_same_file_other_seed_other_file(tmp_path):
             batch=16,
             dim=8,
             hidden=16,
-            seed=seed,
+            seed=3,
         ).path
         files.append(out.read_bytes())
-    assert files[0] == files[1] and files[0] != files[2]
+    assert files[0] == files[1]
     assert not list(tmp_path.glob("a/.*.tmp"))  # written through a temporary file
+    # another seed draws other weights (and other held-out pairs, batches and dropout)
+    kwargs = dict(hidden=16, dim=8)
+    one = new_head("h", ("a", "b"), (24, 40), seed=3, **kwargs)
+    other = new_head("h", ("a", "b"), (24, 40), seed=4, **kwargs)
+    assert not np.array_equal(
+        one.params["ground"]["out"]["kernel"], other.params["ground"]["out"]["kernel"]
+    )
 
 
 def test_too_few_pairs_and_bad_options(tmp_path):
@@ -74,3 +82,30 @@ def test_too_few_pairs_and_bad_options(tmp_path):
     summary = train(store2, out=tmp_path / "few.safetensors", epochs=2, **kwargs)
     assert summary.validation == 0
     assert "training pairs" in load_head(summary.path).metadata["validated_on"]
+
+
+@pytest.mark.slow
+def test_with_sparse_pairs_the_head_beats_the_papers_knn_average(tmp_path):
+    """150 training pairs for 100 tiles: the 30 nearest ground neighbours of a query are
+    mostly other places, so their mean aerial feature says little; a head learns the
+    mapping between the views from the same pairs (measured: top-1% 0.86 against 0.16)."""
+    from scipy.stats import binomtest
+
+    store, _, _ = latent_pair_store(tmp_path / "db", pairs=150)
+    knn = geovec.evaluate(store, ground_feature="latent_ground", overhead_feature="latent_overhead")
+    head = train(
+        store,
+        ground_feature="latent_ground",
+        overhead_feature="latent_overhead",
+        out=tmp_path / "h.safetensors",
+        epochs=40,
+        batch=64,
+        dim=32,
+        hidden=64,
+    )
+    learned = geovec.evaluate(store, head=head.path)
+    assert learned.queries == knn.queries == 100
+    hits = round(learned.top_1_percent * learned.queries)
+    # far more localised than kNN-average's rate would give by chance
+    assert binomtest(hits, learned.queries, max(knn.top_1_percent, 0.01)).pvalue < 1e-6
+    assert learned.area_under_curve > knn.area_under_curve + 0.05
