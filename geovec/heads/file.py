@@ -142,6 +142,45 @@ class Head:
         return path
 
 
+def new_head(
+    name: str,
+    features: tuple[str, str],
+    dims: tuple[int, int],
+    *,
+    hidden: int,
+    dim: int,
+    seed: int,
+    mean: dict | None = None,
+    scale: dict | None = None,
+    metadata: dict | None = None,
+) -> Head:
+    """An untrained head (its weights drawn from ``seed``): where training starts, and the
+    random baseline a trained head must beat."""
+    import jax
+    import jax.numpy as jnp
+
+    from geovec.heads.model import TwoTower
+
+    model = TwoTower(hidden=hidden, dim=dim)
+    params = model.init(jax.random.PRNGKey(seed), jnp.zeros((1, dims[0])), jnp.zeros((1, dims[1])))[
+        "params"
+    ]
+    sides = ("ground", "overhead")
+    return Head(
+        name=name,
+        ground_feature=features[0],
+        overhead_feature=features[1],
+        ground_dim=dims[0],
+        overhead_dim=dims[1],
+        dim=dim,
+        hidden=hidden,
+        params=jax.tree_util.tree_map(np.asarray, params),
+        mean=mean or {s: np.zeros(d, np.float32) for s, d in zip(sides, dims)},
+        scale=scale or {s: np.ones(d, np.float32) for s, d in zip(sides, dims)},
+        metadata=metadata or {},
+    )
+
+
 def _canonical(payload: bytes) -> bytes:
     """The same safetensors file with its JSON header's keys sorted: the writer emits the
     metadata in a hash map's order, which changes from run to run. The header keeps its

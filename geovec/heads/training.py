@@ -24,8 +24,8 @@ from geovec.defaults import (
     DEFAULT_RADIUS_M,
 )
 from geovec.errors import GeovecError
-from geovec.heads.file import Head, head_name
-from geovec.heads.pairs import PairReader, TrainingPairs, training_pairs
+from geovec.heads.file import Head, head_name, new_head
+from geovec.heads.pairs import PairReader, training_pairs
 from geovec.progress import ProgressReporter
 from geovec.store import Store
 
@@ -76,45 +76,6 @@ def _check_positive(**values: int) -> None:
             raise GeovecError(f"{name} must be at least 1, got {value}")
 
 
-def new_head(
-    name: str,
-    features: tuple[str, str],
-    dims: tuple[int, int],
-    *,
-    hidden: int,
-    dim: int,
-    seed: int,
-    mean: dict | None = None,
-    scale: dict | None = None,
-    metadata: dict | None = None,
-) -> Head:
-    """An untrained head (its weights drawn from ``seed``): where training starts, and the
-    random baseline a trained head must beat."""
-    import jax
-    import jax.numpy as jnp
-
-    from geovec.heads.model import TwoTower
-
-    model = TwoTower(hidden=hidden, dim=dim)
-    params = model.init(jax.random.PRNGKey(seed), jnp.zeros((1, dims[0])), jnp.zeros((1, dims[1])))[
-        "params"
-    ]
-    sides = ("ground", "overhead")
-    return Head(
-        name=name,
-        ground_feature=features[0],
-        overhead_feature=features[1],
-        ground_dim=dims[0],
-        overhead_dim=dims[1],
-        dim=dim,
-        hidden=hidden,
-        params=jax.tree_util.tree_map(np.asarray, params),
-        mean=mean or {s: np.zeros(d, np.float32) for s, d in zip(sides, dims)},
-        scale=scale or {s: np.ones(d, np.float32) for s, d in zip(sides, dims)},
-        metadata=metadata or {},
-    )
-
-
 def train(
     store: Store,
     *,
@@ -141,12 +102,6 @@ def train(
     Raises:
       GeovecError: fewer than two training pairs; a feature the store lacks.
     """
-    import jax
-    import jax.numpy as jnp
-    import optax
-
-    from geovec.heads.model import TwoTower, info_nce
-
     started = time.perf_counter()
     name = head_name(out)
     overhead_feature = overhead_feature or ground_feature
@@ -158,17 +113,13 @@ def train(
             f"two (left out: {pairs.excluded or 'none'})"
         )
     rng = np.random.default_rng(seed)
-    order = rng.permutation(len(pairs))
-    held = 0 if len(pairs) < MIN_HELD_OUT else min(MAX_VALIDATION, max(2, len(pairs) // 10))
-    fit = order[held:]
-    validation = order[:held] if held else fit[:MAX_VALIDATION]
+    fit, validation, held = _hold_out(len(pairs), rng)
     reader = PairReader(store, pairs, ground_feature, overhead_feature)
     mean, scale = reader.standardisation(fit)
-    dims = (reader.ground.dim, reader.overhead.dim)
     head = new_head(
         name,
         (ground_feature, overhead_feature),
-        dims,
+        (reader.ground.dim, reader.overhead.dim),
         hidden=hidden,
         dim=dim,
         seed=seed,
@@ -176,79 +127,25 @@ def train(
         scale=scale,
     )
     batch = min(batch, len(fit))
-    steps = len(fit) // batch  # per epoch; the remainder waits for the next shuffle
-    warmup = max(1, epochs * steps // 20)
-    schedule = optax.warmup_cosine_decay_schedule(
-        0.0, LEARNING_RATE, warmup, max(epochs * steps, warmup + 1)
-    )
-    optimiser = optax.adamw(schedule, weight_decay=WEIGHT_DECAY)
-    model = TwoTower(hidden=hidden, dim=dim, dropout=DROPOUT)
-    params = jax.tree_util.tree_map(jnp.asarray, head.params)
-    opt_state = optimiser.init(params)
-    g_mean, g_scale = jnp.asarray(mean["ground"]), jnp.asarray(scale["ground"])
-    o_mean, o_scale = jnp.asarray(mean["overhead"]), jnp.asarray(scale["overhead"])
-
-    def loss_of(p, g, o, key):
-        eg, eo, logit_scale = model.apply(
-            {"params": p},
-            (g - g_mean) / g_scale,
-            (o - o_mean) / o_scale,
-            train=True,
-            rngs={"dropout": key},
-        )
-        return info_nce(eg, eo, logit_scale)
-
-    @jax.jit
-    def step(p, state, g, o, key):
-        loss, grads = jax.value_and_grad(loss_of)(p, g, o, key)
-        updates, state = optimiser.update(grads, state, p)
-        return optax.apply_updates(p, updates), state, loss
-
-    key = jax.random.PRNGKey(seed + 1)
-    loop_started = time.perf_counter()
-    best = (np.inf, 0, head.params, {})
-    with ProgressReporter(
-        f"train {name}", epochs * steps * batch, enabled=progress, unit="pairs"
-    ) as bar:
-        for epoch in range(1, epochs + 1):
-            shuffled = rng.permutation(fit)
-            losses = []
-            for g, o in reader.batches(shuffled[i * batch : (i + 1) * batch] for i in range(steps)):
-                key, sub = jax.random.split(key)
-                params, opt_state, loss = step(params, opt_state, g, o, sub)
-                losses.append(loss)
-                bar.advance(batch)
-            head.params = jax.tree_util.tree_map(np.asarray, params)
-            val_loss, val_r1 = _validate(head, reader, validation, params["logit_scale"])
-            train_loss = float(np.mean(jax.device_get(losses)))
-            if val_loss < best[0]:
-                best = (
-                    val_loss,
-                    epoch,
-                    head.params,
-                    {"train_loss": train_loss, "validation_r1": val_r1},
-                )
-            bar.describe(f"train {name} · loss {train_loss:.3f} · validation R@1 {val_r1:.3f}")
-    val_loss, best_epoch, head.params, extra = best
-    metrics = {
-        "validation_loss": float(val_loss),
-        "chance_r1": 1.0 / len(validation),
-        **extra,
+    fitted = _fit(head, reader, fit, validation, epochs, batch, rng, seed, progress)
+    head.metadata = {  # what the file records about its training: nothing from the clock
+        "split": split,
+        "seed": seed,
+        "radius_m": radius_m,
+        "epochs": epochs,
+        "best_epoch": fitted.best_epoch,
+        "batch": batch,
+        "learning_rate": LEARNING_RATE,
+        "weight_decay": WEIGHT_DECAY,
+        "dropout": DROPOUT,
+        "pairs": len(fit),
+        "held_out": held,
+        "validated_on": "held-out pairs" if held else "the training pairs (too few to hold out)",
+        "validation_pairs": len(validation),
+        "excluded": pairs.excluded,
+        "isolated_at_training": store.count("ground", "isolated = true"),
+        "metrics": fitted.metrics,
     }
-    head.metadata = _metadata(
-        store,
-        pairs,
-        split,
-        seed,
-        radius_m,
-        epochs,
-        batch,
-        best_epoch,
-        held,
-        len(validation),
-        metrics,
-    )
-    loop_seconds = time.perf_counter() - loop_started
     path = head.save(out)
     return TrainSummary(
         path=path,
@@ -257,11 +154,103 @@ def train(
         validation=held,
         excluded=pairs.excluded,
         epochs=epochs,
-        best_epoch=best_epoch,
-        metrics=metrics,
+        best_epoch=fitted.best_epoch,
+        metrics=fitted.metrics,
         seconds=time.perf_counter() - started,
-        loop_seconds=loop_seconds,
+        loop_seconds=fitted.seconds,
     )
+
+
+def _hold_out(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, int]:
+    """(positions to fit, positions to validate on, how many are held out): a tenth of the
+    pairs, at most MAX_VALIDATION; none below MIN_HELD_OUT (they validate on themselves)."""
+    order = rng.permutation(n)
+    held = 0 if n < MIN_HELD_OUT else min(MAX_VALIDATION, max(2, n // 10))
+    fit = order[held:]
+    return fit, (order[:held] if held else fit[:MAX_VALIDATION]), held
+
+
+def _step_function(head: Head, epochs: int, steps: int):
+    """(optimiser, jitted step(params, state, ground, overhead, key) -> (params, state,
+    loss)) on raw features: standardisation, dropout, symmetric InfoNCE, AdamW."""
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    from geovec.heads.model import TwoTower, info_nce
+
+    warmup = max(1, epochs * steps // 20)
+    schedule = optax.warmup_cosine_decay_schedule(
+        0.0, LEARNING_RATE, warmup, max(epochs * steps, warmup + 1)
+    )
+    optimiser = optax.adamw(schedule, weight_decay=WEIGHT_DECAY)
+    model = TwoTower(hidden=head.hidden, dim=head.dim, dropout=DROPOUT)
+    mean = {side: jnp.asarray(v) for side, v in head.mean.items()}
+    scale = {side: jnp.asarray(v) for side, v in head.scale.items()}
+
+    def loss_of(params, g, o, key):
+        eg, eo, logit_scale = model.apply(
+            {"params": params},
+            (g - mean["ground"]) / scale["ground"],
+            (o - mean["overhead"]) / scale["overhead"],
+            train=True,
+            rngs={"dropout": key},
+        )
+        return info_nce(eg, eo, logit_scale)
+
+    @jax.jit
+    def step(params, state, g, o, key):
+        loss, grads = jax.value_and_grad(loss_of)(params, g, o, key)
+        updates, state = optimiser.update(grads, state, params)
+        return optax.apply_updates(params, updates), state, loss
+
+    return optimiser, step
+
+
+@dataclasses.dataclass
+class _Fitted:
+    best_epoch: int
+    metrics: dict[str, float]
+    seconds: float
+
+
+def _fit(head, reader, fit, validation, epochs, batch, rng, seed, progress) -> _Fitted:
+    """Train ``head`` in place: every epoch a new shuffle of ``fit`` in batches read ahead
+    from the store, then the held-out loss; ``head.params`` ends as the best epoch's."""
+    import jax
+    import jax.numpy as jnp
+
+    started = time.perf_counter()
+    steps = len(fit) // batch  # per epoch; the remainder waits for the next shuffle
+    optimiser, step = _step_function(head, epochs, steps)
+    params = jax.tree_util.tree_map(jnp.asarray, head.params)
+    state = optimiser.init(params)
+    key = jax.random.PRNGKey(seed + 1)
+    best_loss, best_epoch, best_params, best_metrics = np.inf, 0, head.params, {}
+    total = epochs * steps * batch
+    with ProgressReporter(f"train {head.name}", total, enabled=progress, unit="pairs") as bar:
+        for epoch in range(1, epochs + 1):
+            shuffled = rng.permutation(fit)
+            losses = []
+            for g, o in reader.batches(shuffled[i * batch : (i + 1) * batch] for i in range(steps)):
+                key, sub = jax.random.split(key)
+                params, state, loss = step(params, state, g, o, sub)
+                losses.append(loss)
+                bar.advance(batch)
+            head.params = jax.tree_util.tree_map(np.asarray, params)
+            val_loss, val_r1 = _validate(head, reader, validation, params["logit_scale"])
+            train_loss = float(np.mean(jax.device_get(losses)))
+            if val_loss < best_loss:
+                best_loss, best_epoch, best_params = val_loss, epoch, head.params
+                best_metrics = {"train_loss": train_loss, "validation_r1": val_r1}
+            bar.describe(f"train {head.name} · loss {train_loss:.3f} · validation R@1 {val_r1:.3f}")
+    head.params = best_params
+    metrics = {
+        "validation_loss": float(best_loss),
+        "chance_r1": 1.0 / len(validation),
+        **best_metrics,
+    }
+    return _Fitted(best_epoch, metrics, time.perf_counter() - started)
 
 
 def _validate(head: Head, reader: PairReader, positions: np.ndarray, logit_scale) -> tuple:
@@ -274,37 +263,3 @@ def _validate(head: Head, reader: PairReader, positions: np.ndarray, logit_scale
     loss = float(info_nce(eg, eo, logit_scale))
     r1 = float(np.mean(np.argmax(eg @ eo.T, axis=1) == np.arange(len(eg))))
     return loss, r1
-
-
-def _metadata(
-    store,
-    pairs: TrainingPairs,
-    split,
-    seed,
-    radius_m,
-    epochs,
-    batch,
-    best_epoch,
-    held,
-    validation,
-    metrics,
-) -> dict:
-    """What the head file records about its training (nothing from the clock)."""
-    return {
-        "split": split,
-        "seed": seed,
-        "radius_m": radius_m,
-        "epochs": epochs,
-        "best_epoch": best_epoch,
-        "batch": batch,
-        "learning_rate": LEARNING_RATE,
-        "weight_decay": WEIGHT_DECAY,
-        "dropout": DROPOUT,
-        "pairs": len(pairs) - held,
-        "held_out": held,
-        "validated_on": "held-out pairs" if held else "the training pairs (too few to hold out)",
-        "validation_pairs": validation,
-        "excluded": pairs.excluded,
-        "isolated_at_training": store.count("ground", "isolated = true"),
-        "metrics": metrics,
-    }

@@ -52,7 +52,7 @@ def test_a_head_that_does_not_fit_the_store(latent, tmp_path):
 
 
 def test_a_head_never_scores_what_it_may_have_trained_on(latent):
-    from geovec.heads.training import new_head
+    from geovec.heads.file import new_head
 
     store, _ = latent
     before = new_head(

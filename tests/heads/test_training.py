@@ -4,7 +4,7 @@ import pytest
 import geovec
 from geovec.errors import GeovecError
 from geovec.heads import load_head, train
-from geovec.heads.training import new_head
+from geovec.heads.file import new_head
 from tests.stores import latent_pair_store
 
 
