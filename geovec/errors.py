@@ -59,3 +59,7 @@ class DatasetError(GeovecError):
 
 class HeadError(GeovecError):
     """A learned head file is unreadable, or does not fit the store's features."""
+
+
+class VectorIndexError(GeovecError):
+    """A vector index cannot be built, found or measured."""

@@ -38,6 +38,7 @@ CONTRACT = {  # DESIGN.md's command line (first wave)
     "dataset",
     "train",
     "embed",
+    "index",
 }
 
 

@@ -19,6 +19,7 @@ from geovec.errors import GeovecError
 from geovec.geo.bounds import Bbox, Near, as_bbox, as_near, geodesic_m
 from geovec.store import Store
 from geovec.store.filters import bbox_filter, id_filter
+from geovec.store.indexes import nearest_query
 
 
 @dataclasses.dataclass
@@ -38,19 +39,17 @@ class SearchHit:
         return dataclasses.asdict(self)
 
 
-def _nearest_rows(store: Store, vector: np.ndarray, feature: str, k: int, where, near):
+def _nearest_rows(store: Store, vector: np.ndarray, feature: str, k: int, where, near, how):
     """The k nearest overhead rows, inside ``near`` when given: the box around the circle
     is a prefilter, the circle itself is checked on the rows, fetching more until k are
-    inside or none are left."""
+    inside or none are left. ``how``: exact / nprobes / refine_factor for the index."""
     limit = k
+    columns = ["id", "lon", "lat", "region", "path", "_distance"]
     while True:
-        query = store.table("overhead").search(vector, vector_column_name=feature)
-        query = query.distance_type("l2").select(
-            ["id", "lon", "lat", "region", "path", "_distance"]
+        query = nearest_query(
+            store, "overhead", feature, vector, limit, columns=columns, where=where, **how
         )
-        if where:
-            query = query.where(where, prefilter=True)
-        rows = query.limit(limit).to_arrow().to_pylist()
+        rows = query.to_arrow().to_pylist()
         if near is None:
             return rows
         inside = [
@@ -70,6 +69,9 @@ def search(
     k: int = DEFAULT_K,
     bbox: Bbox | tuple | str | None = None,
     near: Near | tuple | str | None = None,
+    exact: bool = False,
+    nprobes: int | None = None,
+    refine_factor: int | None = None,
 ) -> list[SearchHit]:
     """The ``k`` overhead images nearest to an aerial image file (its ``feature`` is
     extracted) or to a feature ``vector``, nearest first.
@@ -77,6 +79,10 @@ def search(
     Args:
       bbox: only within this box (west, south, east, north; decimal degrees).
       near: only within a circle (lon, lat in decimal degrees, radius in metres).
+      exact: scan every vector even where the feature has an index (``geovec index``);
+        otherwise the index is used when there is one.
+      nprobes: IVF partitions the index searches (more: better recall, slower).
+      refine_factor: re-rank ``k * refine_factor`` index candidates by their full vectors.
     """
     if (image is None) == (vector is None):
         raise GeovecError("give an aerial image file or a feature vector (one of them)")
@@ -91,7 +97,8 @@ def search(
     box = as_bbox(bbox) if bbox is not None else None
     circle = as_near(near) if near is not None else None
     clauses = [bbox_filter(*b) for b in (box, circle.bbox() if circle else None) if b]
-    rows = _nearest_rows(store, vector, feature, k, " AND ".join(clauses) or None, circle)
+    how = {"exact": exact, "nprobes": nprobes, "refine_factor": refine_factor}
+    rows = _nearest_rows(store, vector, feature, k, " AND ".join(clauses) or None, circle, how)
     ground = {}
     if rows and store.has("ground"):
         chosen = store.read("ground", ["id", "path"], id_filter(r["id"] for r in rows))

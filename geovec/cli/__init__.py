@@ -4,7 +4,7 @@ Every user error is a :class:`~geovec.errors.GeovecError`; it is printed as one 
 stderr and the command exits with status 1, never with a traceback. Commands are grouped
 by role: :mod:`.weights`, :mod:`.data`, :mod:`.analyses`, :mod:`.heads`, :mod:`.demo`."""
 
-from geovec.cli import analyses, data, demo, heads, weights  # noqa: F401 - registers them
+from geovec.cli import analyses, data, demo, heads, indexes, weights  # noqa: F401 - commands
 from geovec.cli.app import app
 
 __all__ = ["app"]

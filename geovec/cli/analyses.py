@@ -167,6 +167,15 @@ def search_command(
     near: Annotated[
         str | None, typer.Option(help="Only within LON,LAT,RADIUS_M of a point.")
     ] = None,
+    exact: Annotated[
+        bool, typer.Option(help="Scan every vector, even where the feature has an index.")
+    ] = False,
+    nprobes: Annotated[
+        int | None, typer.Option(help="Index partitions to search (more: better recall).")
+    ] = None,
+    refine_factor: Annotated[
+        int | None, typer.Option(help="Re-rank k x this many index hits by full vectors.")
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="Write the montage PNG here.")] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -183,6 +192,9 @@ def search_command(
         k=k,
         bbox=parse_bbox(bbox) if bbox else None,
         near=parse_near(near) if near else None,
+        exact=exact,
+        nprobes=nprobes,
+        refine_factor=refine_factor,
     )
     if out:
         write_search_montage(aerial_image, hits, out)
