@@ -1,7 +1,9 @@
-"""Shared fixtures: an isolated weights directory and full-size random Caffe weights.
+"""Shared fixtures: an isolated weights directory, full-size random Caffe weights and a
+local Ray cluster.
 
 Tests that use the full-size weights (every test that converts or runs a real-size
-CaffeNet) are marked slow here, by their fixtures: ``make check`` leaves them out."""
+CaffeNet) or the Ray cluster are marked slow here, by their fixtures: ``make check``
+leaves them out."""
 
 from __future__ import annotations
 
@@ -11,11 +13,12 @@ import pytest
 from tests import caffe_writer, reference_alexnet
 
 FULL_SIZE_FIXTURES = {"caffenet_caffe_params", "caffenet_caffemodel", "converted_weights_dir"}
+SLOW_FIXTURES = FULL_SIZE_FIXTURES | {"ray_cluster"}
 
 
 def pytest_collection_modifyitems(items):
     for item in items:
-        if FULL_SIZE_FIXTURES & set(getattr(item, "fixturenames", ())):
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
 
 
@@ -64,3 +67,17 @@ def with_weights(converted_weights_dir, monkeypatch):
     """Point GEOVEC_WEIGHTS at the converted weights for this test."""
     monkeypatch.setenv("GEOVEC_WEIGHTS", str(converted_weights_dir))
     return converted_weights_dir
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """A local Ray cluster of 2 CPUs for the session (started by the test, stopped after);
+    skipped, saying why, where Ray is not installed (pip install 'geovec[ray]')."""
+    ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'geovec[ray]'")
+    from geovec.ingestion.ray_engine import start_ray
+
+    if ray.is_initialized():
+        ray.shutdown()
+    start_ray(None, workers=2)
+    yield ray
+    ray.shutdown()

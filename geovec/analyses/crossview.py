@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from geovec.analyses.distributed import distributed_ranks
 from geovec.analyses.knn import neighbour_mean, take_rows, tile_ranks
 from geovec.analyses.metrics import (
     area_under_curve,
@@ -35,9 +36,12 @@ from geovec.analyses.regions import containing_tiles, region_frames
 from geovec.defaults import DEFAULT_FEATURE, DEFAULT_NEIGHBORS
 from geovec.errors import GeovecError
 from geovec.heads.file import Head
+from geovec.ingestion.ray_engine import ray_session
 from geovec.store import Store
 from geovec.store.schema import paired_overhead
 
+CANDIDATE_BLOCK = 1_000_000
+"""With the ray engine, maps of more tiles than this are also split into candidate blocks."""
 RANK_SCHEMA = pa.schema(
     [
         pa.field("query_id", pa.string()),
@@ -188,6 +192,8 @@ def evaluate(
     ground_feature: str | None = None,
     overhead_feature: str | None = None,
     head: str | Path | Head | None = None,
+    engine: str = "local",
+    ray_address: str | None = None,
 ) -> Evaluation | PairEvaluation:
     """Evaluate cross-view localisation.
 
@@ -204,6 +210,9 @@ def evaluate(
         overhead embedding of every candidate).
       head: a learned head (file or :class:`~geovec.heads.file.Head`, from ``geovec
         train``); its features replace ``feature``.
+      engine: "local", or "ray" (map protocol): the queries, and the candidates of huge
+        maps, split into Ray tasks (:mod:`geovec.analyses.distributed`); the same ranks.
+      ray_address: the Ray cluster to join (default: start a local one).
       neighbors: K nearest training ground images averaged (paper: 30).
       region: only this region (map protocol); split: the queries' split (pairs).
     """
@@ -222,6 +231,25 @@ def evaluate(
         )
     if protocol != "map":
         raise GeovecError(f"protocol must be map or pairs, got {protocol!r}")
+    if engine not in ("local", "ray"):
+        raise GeovecError(f"engine must be local or ray, got {engine!r}")
+    with ray_session(engine, ray_address):
+        return _evaluate_map(
+            store,
+            feature,
+            method,
+            neighbors,
+            region,
+            ground_feature,
+            overhead_feature,
+            head,
+            engine,
+        )
+
+
+def _evaluate_map(
+    store, feature, method, neighbors, region, ground_feature, overhead_feature, head, engine
+) -> Evaluation:
     method = method or ("learned" if head is not None else "knn-average")
     if method not in METHODS:
         raise GeovecError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
@@ -241,9 +269,21 @@ def evaluate(
             elif method == "direct":
                 _same_space(d.queries, d.tiles, g_feature, a_feature)
                 predicted = d.queries
-            else:
+            elif engine == "local":
                 predicted = neighbour_mean(d.queries, d.train_ground, d.train_aerial, neighbors)
-            ranks = tile_ranks(predicted, tiles, d.true_idx)
+            if engine == "ray":
+                knn = method == "knn-average"
+                ranks = distributed_ranks(
+                    d.queries if knn else predicted,
+                    tiles,
+                    d.true_idx,
+                    train_ground=d.train_ground if knn else None,
+                    train_aerial=d.train_aerial if knn else None,
+                    neighbors=neighbors,
+                    candidate_block=CANDIDATE_BLOCK if n > CANDIDATE_BLOCK else None,
+                )
+            else:
+                ranks = tile_ranks(predicted, tiles, d.true_idx)
         all_ranks.append(ranks)
         all_n.append(np.full(len(ranks), n))
         tables.append(_rank_rows(d, ranks))

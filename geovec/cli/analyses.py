@@ -83,6 +83,12 @@ def evaluate_command(
     neighbors: NeighborsOption = DEFAULT_NEIGHBORS,
     region: Annotated[str | None, typer.Option(help="map: only this region.")] = None,
     head: HeadOption = None,
+    engine: Annotated[
+        str, typer.Option(help="map: local, or ray (queries split into Ray tasks).")
+    ] = "local",
+    ray_address: Annotated[
+        str | None, typer.Option(help="ray: the cluster to join (default: a local one).")
+    ] = None,
     out: Annotated[
         Path | None, typer.Option(help="Folder for results JSON, per-query ranks and curve PNG.")
     ] = None,
@@ -106,6 +112,8 @@ def evaluate_command(
             ground_feature=ground_feature,
             overhead_feature=overhead_feature,
             head=head,
+            engine=engine,
+            ray_address=ray_address,
         )
         for f in features
     ]

@@ -20,6 +20,15 @@ FeaturesOption = Annotated[
     typer.Option(help="Comma-separated features, e.g. gist,places_fc8,imagenet_fc7."),
 ]
 BatchOption = Annotated[int, typer.Option(help="Images per forward pass.")]
+EngineOption = Annotated[
+    str, typer.Option(help="local (this process) or ray (a Ray cluster: pip install geovec[ray]).")
+]
+RayAddressOption = Annotated[
+    str | None, typer.Option(help="ray: the cluster to join (default: start a local one).")
+]
+WorkersOption = Annotated[
+    int | None, typer.Option(help="Decode threads (local) or model actors (ray).")
+]
 
 
 @command(app, "ingest")
@@ -36,6 +45,9 @@ def ingest_command(
     outdoor_only: Annotated[
         bool, typer.Option(help="Drop ground images Places205 calls indoor (needs weights).")
     ] = False,
+    engine: EngineOption = "local",
+    ray_address: RayAddressOption = None,
+    workers: WorkersOption = None,
 ) -> None:
     """Ingest images with locations: decode, extract features, append to LanceDB."""
     import geovec
@@ -51,6 +63,9 @@ def ingest_command(
         batch_size=batch_size,
         progress=True,
         outdoor_only=outdoor_only,
+        engine=engine,
+        ray_address=ray_address,
+        workers=workers,
     )
     typer.echo(summary.line())
 
@@ -61,12 +76,22 @@ def extract_command(
     features: Annotated[str, typer.Option(help="Comma-separated features to fill in.")],
     view: Annotated[str | None, typer.Option(help="Only this view (default: all).")] = None,
     batch_size: BatchOption = DEFAULT_BATCH_SIZE,
+    engine: EngineOption = "local",
+    ray_address: RayAddressOption = None,
+    workers: WorkersOption = None,
 ) -> None:
     """Compute feature columns that stored rows lack (e.g. add imagenet_fc7 later)."""
     import geovec
 
     summary = geovec.extract_missing(
-        open_existing(db), features, view=view, batch_size=batch_size, progress=True
+        open_existing(db),
+        features,
+        view=view,
+        batch_size=batch_size,
+        progress=True,
+        engine=engine,
+        ray_address=ray_address,
+        workers=workers,
     )
     typer.echo(summary.line("extracted"))
 

@@ -24,6 +24,7 @@ from geovec.errors import GeovecError
 from geovec.features.extract import FeatureExtractor
 from geovec.features.indoor import indoor_mask
 from geovec.features.names import default_features, parse_features
+from geovec.ingestion.ray_engine import ray_session
 from geovec.ingestion.records import Record
 from geovec.ingestion.sources import read_source
 from geovec.ingestion.stream import stream_into_store
@@ -99,6 +100,8 @@ def ingest(
     chunk_rows: int | None = None,
     progress: bool = False,
     outdoor_only: bool = False,
+    engine: str = "local",
+    ray_address: str | None = None,
 ) -> IngestSummary:
     """Ingest a manifest or an EXIF-located image folder into ``store``.
 
@@ -111,11 +114,42 @@ def ingest(
       progress: show a rich progress bar with images/s on stderr.
       outdoor_only: drop ground images whose Places205 top-1 scene is indoor (needs
         converted Places205 weights with category names).
+      engine: "local" (threads and one jitted model in this process) or "ray" (Ray Data
+        tasks and an actor pool: :mod:`geovec.ingestion.ray_engine`); the same rows.
+      ray_address: the Ray cluster to join (default: start a local one).
+      workers: decode threads (local) or model actors (ray).
 
     Raises:
       WeightsNotFoundError: a CNN feature without converted weights, before any work.
       ManifestError: the source cannot be read at all (bad rows become failures instead).
     """
+    with ray_session(engine, ray_address):
+        return _ingest(
+            store,
+            source,
+            view,
+            features,
+            batch_size,
+            workers,
+            chunk_rows,
+            progress,
+            outdoor_only,
+            engine,
+        )
+
+
+def _ingest(
+    store,
+    source,
+    view,
+    features,
+    batch_size,
+    workers,
+    chunk_rows,
+    progress,
+    outdoor_only,
+    engine,
+) -> IngestSummary:
     started = time.perf_counter()
     wanted = parse_features(features or default_features())
     computed = [s.name for s in wanted]
@@ -148,7 +182,7 @@ def ingest(
                 store.append(v, _rows(v, [chunk[i] for i in picked], feats))
 
     done, failed = stream_into_store(
-        store, "ingest", extractor, todo, write, workers, chunk_rows, progress
+        store, "ingest", extractor, todo, write, workers, chunk_rows, progress, engine
     )
     return IngestSummary(
         ingested=done - dropped,
@@ -169,12 +203,24 @@ def extract_missing(
     workers: int | None = None,
     chunk_rows: int | None = None,
     progress: bool = False,
+    engine: str = "local",
+    ray_address: str | None = None,
 ) -> IngestSummary:
     """Fill feature columns that existing rows lack (e.g. add imagenet_fc7 later).
 
     Resumable like :func:`ingest`: each chunk is one commit, and a re-run only touches
-    rows where a requested feature is still null.
+    rows where a requested feature is still null. ``engine``, ``ray_address`` and
+    ``workers`` as for :func:`ingest`.
     """
+    with ray_session(engine, ray_address):
+        return _extract_missing(
+            store, features, view, batch_size, workers, chunk_rows, progress, engine
+        )
+
+
+def _extract_missing(
+    store, features, view, batch_size, workers, chunk_rows, progress, engine
+) -> IngestSummary:
     started = time.perf_counter()
     extractor = FeatureExtractor(features, batch_size=batch_size)
     views = [view] if view else [v for v in VIEWS if store.has(v)]
@@ -198,7 +244,15 @@ def extract_missing(
             store.update_columns(v, pa.Table.from_arrays(arrays, names=["id", *extractor.features]))
 
         done, bad = stream_into_store(
-            store, f"extract {v}", extractor, records, write, workers, chunk_rows, progress
+            store,
+            f"extract {v}",
+            extractor,
+            records,
+            write,
+            workers,
+            chunk_rows,
+            progress,
+            engine,
         )
         total += done
         failed += bad

@@ -9,7 +9,7 @@ import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
-from geovec.errors import ImageDecodeError
+from geovec.errors import GeovecError, ImageDecodeError
 from geovec.features.decode import load_rgb
 from geovec.features.extract import FeatureExtractor, PreparedImage
 from geovec.ingestion.records import Failure, Record
@@ -90,10 +90,21 @@ def stream_features(
     return done, failed
 
 
-def stream_into_store(store, label, extractor, records, write, workers, chunk_rows, progress):
-    """stream_features with failures recorded in ``store`` and a progress bar ``label``."""
+ENGINES = ("local", "ray")
+
+
+def stream_into_store(
+    store, label, extractor, records, write, workers, chunk_rows, progress, engine="local"
+):
+    """stream_features (or its Ray twin, ``engine="ray"``) with failures recorded in
+    ``store`` and a progress bar ``label``."""
+    if engine not in ENGINES:
+        raise GeovecError(f"engine must be local or ray, got {engine!r}")
+    run = stream_features
+    if engine == "ray":
+        from geovec.ingestion.ray_engine import ray_stream_features as run
     with ProgressReporter(label, len(records), enabled=progress) as bar:
-        return stream_features(
+        return run(
             extractor,
             records,
             write,

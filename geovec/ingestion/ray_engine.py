@@ -1,0 +1,222 @@
+"""The Ray engine of ingest and extract: the same records, features and writes as the
+local engine (:mod:`.stream`), with the work spread over a Ray cluster by Ray Data.
+
+- Decoding and CPU preprocessing run as Ray tasks (``map_batches`` with a function);
+- the jit-compiled networks and GIST run in a pool of actors (``ActorPoolStrategy``), one
+  model load per actor, one CPU each, XLA kept to that CPU;
+- the rows come back to the driver, which writes them through the same store code as the
+  local engine (one Lance commit per chunk), so a killed run resumes the same way and
+  failures are recorded the same way.
+
+The driver writes rather than Ray's Lance datasink: that sink needs pylance beside
+LanceDB's own Lance and storage that every node reaches; the tables here are one local
+directory. Features are computed where the CPUs (or GPUs: ``num_gpus``) are; rows of
+float32 features are small next to the images.
+
+Ray is an optional extra: ``pip install 'geovec[ray]'``. Without an address a local
+cluster is started (and stopped at exit); with one, the run joins that cluster. Ray is
+started before JAX initialises in the driver (forking a process that runs XLA threads is
+unsafe).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from geovec.errors import GeovecError
+from geovec.ingestion.records import Failure, Record
+from geovec.progress import ProgressReporter
+
+OBJECT_STORE_BYTES = 512 * 1024**2
+"""Object store of a local cluster: a few chunks of prepared images."""
+PREPARE_CPUS = 0.5
+"""CPUs a decode task reserves: the actors never take the whole cluster from them."""
+XLA_ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+
+
+def start_ray(address: str | None = None, workers: int | None = None) -> bool:
+    """Join the cluster at ``address``, or start a local one with ``workers`` CPUs (default:
+    this machine's); nothing when Ray is already running in this process. True when this
+    call started or joined it (the caller then shuts it down: :func:`ray_session`)."""
+    try:
+        import ray
+    except ImportError:
+        raise GeovecError(
+            "the ray engine needs Ray: pip install 'geovec[ray]' (or use --engine local)"
+        ) from None
+    if ray.is_initialized():
+        return False
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a local cluster: no tokens to print
+    options = {
+        "include_dashboard": False,
+        "log_to_driver": False,
+        "configure_logging": True,
+        "logging_level": logging.WARNING,
+    }
+    if address:
+        ray.init(address=address, **options)
+    else:
+        ray.init(
+            num_cpus=workers or os.cpu_count() or 1,
+            object_store_memory=OBJECT_STORE_BYTES,
+            **options,
+        )
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False  # geovec's own bar counts the rows
+    context.print_on_execution_start = False
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
+    return True
+
+
+@contextlib.contextmanager
+def ray_session(engine: str, address: str | None = None):
+    """Ray running for the ``ray`` engine while the block runs (started first, before JAX
+    initialises here); shut down after when this block started it."""
+    if engine != "ray":
+        if address:
+            raise GeovecError("--ray-address needs --engine ray")
+        yield
+        return
+    started = start_ray(address)
+    try:
+        yield
+    finally:
+        if started:
+            import ray
+
+            ray.shutdown()
+
+
+def _prepare(batch: dict, needs_crop: bool, needs_gist: bool) -> dict:
+    """Ray task: decode and preprocess a batch of paths; a failed image keeps its row with
+    its error (stage and message) and zero arrays."""
+    from geovec.errors import ImageDecodeError
+    from geovec.features.decode import load_rgb
+    from geovec.features.gist import IMAGE_SIZE, gist_input
+    from geovec.features.preprocess import caffe_crop
+    from geovec.nets.alexnet import INPUT_SIZE
+
+    n = len(batch["index"])
+    crops = np.zeros((n, INPUT_SIZE, INPUT_SIZE, 3) if needs_crop else (n, 1), np.float32)
+    greys = np.zeros((n, IMAGE_SIZE, IMAGE_SIZE) if needs_gist else (n, 1), np.float32)
+    stages, errors = [""] * n, [""] * n
+    for i, path in enumerate(batch["path"]):
+        try:
+            rgb = load_rgb(Path(path))
+            if needs_crop:
+                crops[i] = caffe_crop(rgb)
+            if needs_gist:
+                greys[i] = gist_input(rgb)
+        except ImageDecodeError as exc:
+            stages[i], errors[i] = "decode", str(exc)
+        except (ValueError, MemoryError) as exc:
+            stages[i], errors[i] = "preprocess", str(exc)
+    return {
+        "index": batch["index"],
+        "crop": crops,
+        "grey": greys,
+        "stage": np.array(stages, object),
+        "error": np.array(errors, object),
+    }
+
+
+class _Extract:
+    """Ray actor: one FeatureExtractor (weights loaded once), run on prepared batches."""
+
+    def __init__(self, features: list[str], batch_size: int, weights: dict[str, str]):
+        from geovec.features.extract import FeatureExtractor, PreparedImage
+        from geovec.nets.weights import load_weights
+
+        loaded = {net: load_weights(net, path) for net, path in weights.items()}
+        self.extractor = FeatureExtractor(features, batch_size=batch_size, weights=loaded)
+        self.prepared = PreparedImage
+
+    def __call__(self, batch: dict) -> dict:
+        ex = self.extractor
+        ok = np.flatnonzero(batch["error"] == "")
+        prepared = [
+            self.prepared(
+                crop=batch["crop"][i] if ex.needs_crop else None,
+                grey=batch["grey"][i] if ex.needs_gist else None,
+            )
+            for i in ok
+        ]
+        values = ex.run(prepared)
+        out = {"index": batch["index"], "stage": batch["stage"], "error": batch["error"]}
+        for spec in ex.specs:
+            column = np.zeros((len(batch["index"]), spec.dim), np.float32)
+            column[ok] = values[spec.name]
+            out[spec.name] = column
+        return out
+
+
+def ray_stream_features(
+    extractor,
+    records: Sequence[Record],
+    write: Callable[[list[Record], dict], None],
+    fail: Callable[[list[Failure]], None],
+    *,
+    workers: int | None = None,
+    chunk_rows: int | None = None,
+    progress: ProgressReporter | None = None,
+    gpus_per_worker: float = 0,
+) -> tuple[int, int]:
+    """:func:`geovec.ingestion.stream.stream_features` on Ray (Ray started already):
+    chunks of rows handed to ``write`` on the driver as the actors finish them."""
+    import ray
+
+    if not records:
+        return 0, 0
+    chunk_rows = chunk_rows or extractor.batch_size * 4
+    cpus = float(ray.cluster_resources().get("CPU", 1))
+    workers = workers or max(1, int(cpus) - 1)
+    # the decode tasks keep half a CPU; the actors share the rest, one CPU each at most
+    actor_cpus = max(0.1, min(1.0, (cpus - PREPARE_CPUS) / workers))
+    items = [{"index": i, "path": str(r.path)} for i, r in enumerate(records)]
+    blocks = -(-len(items) // extractor.batch_size)  # one decode task per batch
+    weights = {net: str(w.path) for net, w in extractor.weights.items()}
+    ds = ray.data.from_items(items, override_num_blocks=blocks)
+    ds = ds.map_batches(
+        _prepare,
+        batch_size=extractor.batch_size,
+        fn_kwargs={"needs_crop": extractor.needs_crop, "needs_gist": extractor.needs_gist},
+        num_cpus=PREPARE_CPUS,
+    )
+    ds = ds.map_batches(
+        _Extract,
+        fn_constructor_kwargs={
+            "features": extractor.features,
+            "batch_size": extractor.batch_size,
+            "weights": weights,
+        },
+        batch_size=extractor.batch_size,
+        compute=ray.data.ActorPoolStrategy(size=workers),
+        num_cpus=actor_cpus,
+        num_gpus=gpus_per_worker,
+        runtime_env={"env_vars": {"XLA_FLAGS": XLA_ONE_THREAD, "OMP_NUM_THREADS": "1"}},
+    )
+    done = failed = 0
+    for batch in ds.iter_batches(batch_size=chunk_rows, batch_format="numpy"):
+        bad = batch["error"] != ""
+        good = np.flatnonzero(~bad)
+        if len(good):
+            chunk = [records[int(i)] for i in batch["index"][good]]
+            write(chunk, {name: batch[name][good] for name in extractor.features})
+        failures = [
+            Failure(str(records[int(i)].path), records[int(i)].view, str(stage), str(error))
+            for i, stage, error in zip(
+                batch["index"][bad], batch["stage"][bad], batch["error"][bad]
+            )
+        ]
+        if failures:
+            fail(failures)
+        done, failed = done + len(good), failed + len(failures)
+        if progress:
+            progress.advance(len(batch["index"]))
+    return done, failed
