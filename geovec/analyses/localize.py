@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from geovec.analyses.crossview import load_region_data
 from geovec.analyses.knn import neighbour_mean, tile_ranks
+from geovec.analyses.region_data import load_region_data
 from geovec.analyses.regions import containing_tiles
 from geovec.defaults import DEFAULT_FEATURE, DEFAULT_NEIGHBORS, DEFAULT_TOP
 from geovec.errors import GeovecError

@@ -165,16 +165,23 @@ def ray_stream_features(
     workers: int | None = None,
     chunk_rows: int | None = None,
     progress: ProgressReporter | None = None,
-    gpus_per_worker: float = 0,
+    gpus_per_worker: float | None = None,
 ) -> tuple[int, int]:
     """:func:`geovec.ingestion.stream.stream_features` on Ray (Ray started already):
-    chunks of rows handed to ``write`` on the driver as the actors finish them."""
+    chunks of rows handed to ``write`` on the driver as the actors finish them.
+
+    Where the cluster has GPUs, each actor takes one (``num_gpus=1``; default workers: one
+    per GPU) and runs the networks there, given jax's CUDA build on the nodes
+    (``pip install 'geovec[cuda]'``)."""
     import ray
 
     if not records:
         return 0, 0
     chunk_rows = chunk_rows or extractor.batch_size * 4
-    cpus = float(ray.cluster_resources().get("CPU", 1))
+    resources = ray.cluster_resources()
+    cpus, gpus = float(resources.get("CPU", 1)), int(resources.get("GPU", 0))
+    if gpus and gpus_per_worker is None:  # one GPU per actor (jax's CUDA build on the nodes)
+        gpus_per_worker, workers = 1, workers or gpus
     workers = workers or max(1, int(cpus) - 1)
     # the decode tasks keep half a CPU; the actors share the rest, one CPU each at most
     actor_cpus = max(0.1, min(1.0, (cpus - PREPARE_CPUS) / workers))
@@ -198,7 +205,7 @@ def ray_stream_features(
         batch_size=extractor.batch_size,
         compute=ray.data.ActorPoolStrategy(size=workers),
         num_cpus=actor_cpus,
-        num_gpus=gpus_per_worker,
+        num_gpus=gpus_per_worker or 0,
         runtime_env={"env_vars": {"XLA_FLAGS": XLA_ONE_THREAD, "OMP_NUM_THREADS": "1"}},
     )
     done = failed = 0

@@ -1,0 +1,103 @@
+"""The inputs of cross-view localisation, region by region: the queries (isolated ground
+images with a containing tile), the training pairs (non-isolated ground images and their
+overhead images) and the map tiles, each as a matrix of one feature."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from geovec.analyses.knn import take_rows
+from geovec.analyses.regions import containing_tiles, region_frames
+from geovec.errors import GeovecError
+from geovec.store import Store
+from geovec.store.schema import paired_overhead
+
+
+@dataclasses.dataclass
+class RegionData:
+    """One region's cross-view inputs, all by the same feature."""
+
+    region: str | None
+    crs: str  # the region's metric CRS (proj string)
+    isolated: int  # isolated ground images of the region, with or without a usable query
+    query_ids: list[str]
+    queries: np.ndarray
+    true_idx: np.ndarray
+    train_ids: list[str]
+    train_ground: np.ndarray
+    train_aerial: np.ndarray
+    tile_ids: list[str]
+    tiles: np.ndarray
+    tile_lonlat: np.ndarray
+
+
+def _positions(ids: list[str]) -> dict[str, int]:
+    return {ident: i for i, ident in enumerate(ids)}
+
+
+def load_region_data(
+    store: Store, feature: str, region: str | None = None, aerial_feature: str | None = None
+) -> list[RegionData]:
+    """Queries (isolated ground), training pairs (non-isolated ground with an overhead
+    image) and tiles of each region: the ground by ``feature``, the overhead images and
+    tiles by ``aerial_feature`` (default: the same)."""
+    aerial_feature = aerial_feature or feature
+    for view in ("ground", "overhead", "map"):
+        if not store.count(view):
+            raise GeovecError(
+                f"{store.path} has no {view} images; cross-view needs all three views"
+            )
+        store.require_feature(view, feature if view == "ground" else aerial_feature)
+    ground = store.read("ground", ["id", "region", "isolated", "lon", "lat", "pair"]).to_pylist()
+    if all(r["isolated"] is None for r in ground):
+        raise GeovecError(
+            f"no test set yet: isolate the test images first (geovec isolate {store.path})"
+        )
+    g_ids, g_vec = store.vectors("ground", feature)
+    o_ids, o_vec = store.vectors("overhead", aerial_feature)
+    m_ids, m_vec = store.vectors("map", aerial_feature)
+    g_at, o_at, m_at = _positions(g_ids), _positions(o_ids), _positions(m_ids)
+    maps = store.read("map", ["id", "region", "lon", "lat"]).to_pylist()
+    with store.cursor() as con:
+        frames = region_frames(con)
+        out = []
+        for reg, crs in frames:
+            if region is not None and reg != region:
+                continue
+            rows = [r for r in ground if r["region"] == reg]
+            true_tile = containing_tiles(
+                con, reg, crs, [(r["id"], r["lon"], r["lat"]) for r in rows if r["isolated"]]
+            )
+            tiles = [m for m in maps if m["region"] == reg and m["id"] in m_at]
+            tile_pos = {m["id"]: i for i, m in enumerate(tiles)}
+            queries = [
+                r["id"]
+                for r in rows
+                if r["isolated"] and r["id"] in g_at and true_tile.get(r["id"]) in tile_pos
+            ]
+            train = [  # training pairs: the ground image and its overhead image (its pair)
+                (r["id"], paired_overhead(r))
+                for r in rows
+                if r["isolated"] is False and r["id"] in g_at and paired_overhead(r) in o_at
+            ]
+            out.append(
+                RegionData(
+                    region=reg,
+                    crs=crs,
+                    isolated=sum(1 for r in rows if r["isolated"]),
+                    query_ids=queries,
+                    queries=take_rows(g_vec, [g_at[i] for i in queries]),
+                    true_idx=np.array([tile_pos[true_tile[i]] for i in queries], np.int64),
+                    train_ids=[g for g, _ in train],
+                    train_ground=take_rows(g_vec, [g_at[g] for g, _ in train]),
+                    train_aerial=take_rows(o_vec, [o_at[o] for _, o in train]),
+                    tile_ids=[m["id"] for m in tiles],
+                    tiles=take_rows(m_vec, [m_at[m["id"]] for m in tiles]),
+                    tile_lonlat=np.array([[m["lon"], m["lat"]] for m in tiles]),
+                )
+            )
+    if region is not None and not out:
+        raise GeovecError(f"no region {region!r} in {store.path}")
+    return out
