@@ -22,6 +22,7 @@ unsafe).
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 from collections.abc import Callable, Sequence
@@ -91,6 +92,18 @@ def ray_session(engine: str, address: str | None = None):
             import ray
 
             ray.shutdown()
+
+
+def in_ray_session(func):
+    """Run ``func`` inside :func:`ray_session`, with the ``engine`` and ``ray_address``
+    keyword arguments it was called with (Ray up before the function touches JAX)."""
+
+    @functools.wraps(func)
+    def run(*args, **kwargs):
+        with ray_session(kwargs.get("engine", "local"), kwargs.get("ray_address")):
+            return func(*args, **kwargs)
+
+    return run
 
 
 def _prepare(batch: dict, needs_crop: bool, needs_gist: bool) -> dict:

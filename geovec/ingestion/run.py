@@ -24,7 +24,7 @@ from geovec.errors import GeovecError
 from geovec.features.extract import FeatureExtractor
 from geovec.features.indoor import indoor_mask
 from geovec.features.names import default_features, parse_features
-from geovec.ingestion.ray_engine import ray_session
+from geovec.ingestion.ray_engine import in_ray_session
 from geovec.ingestion.records import Record
 from geovec.ingestion.sources import read_source
 from geovec.ingestion.stream import stream_into_store
@@ -89,6 +89,7 @@ def _rows(view: str, records: Sequence[Record], features: dict) -> pa.Table:
     return pa.Table.from_arrays(arrays, names=names)
 
 
+@in_ray_session
 def ingest(
     store: Store,
     source: str | Path,
@@ -123,33 +124,6 @@ def ingest(
       WeightsNotFoundError: a CNN feature without converted weights, before any work.
       ManifestError: the source cannot be read at all (bad rows become failures instead).
     """
-    with ray_session(engine, ray_address):
-        return _ingest(
-            store,
-            source,
-            view,
-            features,
-            batch_size,
-            workers,
-            chunk_rows,
-            progress,
-            outdoor_only,
-            engine,
-        )
-
-
-def _ingest(
-    store,
-    source,
-    view,
-    features,
-    batch_size,
-    workers,
-    chunk_rows,
-    progress,
-    outdoor_only,
-    engine,
-) -> IngestSummary:
     started = time.perf_counter()
     wanted = parse_features(features or default_features())
     computed = [s.name for s in wanted]
@@ -194,6 +168,7 @@ def _ingest(
     )
 
 
+@in_ray_session
 def extract_missing(
     store: Store,
     features: str | Sequence[str],
@@ -212,15 +187,6 @@ def extract_missing(
     rows where a requested feature is still null. ``engine``, ``ray_address`` and
     ``workers`` as for :func:`ingest`.
     """
-    with ray_session(engine, ray_address):
-        return _extract_missing(
-            store, features, view, batch_size, workers, chunk_rows, progress, engine
-        )
-
-
-def _extract_missing(
-    store, features, view, batch_size, workers, chunk_rows, progress, engine
-) -> IngestSummary:
     started = time.perf_counter()
     extractor = FeatureExtractor(features, batch_size=batch_size)
     views = [view] if view else [v for v in VIEWS if store.has(v)]
