@@ -25,6 +25,7 @@ from geovec.store.queries import run_query
 from geovec.store.schema import BASE_SCHEMAS, FAILURES
 from geovec.store.sql import (
     attach_for_writing,
+    check_read_only,
     create_view,
     drop_schema,
     new_database,
@@ -248,7 +249,7 @@ class Store:
 
     def _write_cursor(self) -> duckdb.DuckDBPyConnection:
         if self._writer is None:
-            self._writer = new_database()
+            self._writer = new_database(sealed=False)
             attach_for_writing(self._writer, self.path)
         cursor = self._writer.cursor()
         cursor.execute("USE geo")
@@ -258,13 +259,17 @@ class Store:
         """Run DuckDB SQL with the tables visible by name; a DuckDB relation (``.fetchall()``,
         ``.to_arrow_table()``, ``.arrow()``, ``.df()``, ``.pl()``), or None for a statement
         that returns no rows. Values go in ``params`` ($name or ? placeholders), never into
-        the text. Read-only unless ``write``.
+        the text. Read-only unless ``write``: then one SELECT statement, on a database that
+        can neither read nor write files (:func:`geovec.store.sql.new_database`).
 
         Raises:
-          QueryError: the query does not parse or bind (e.g. an unknown column).
+          QueryError: the query does not parse or bind (e.g. an unknown column), or is
+            refused (several statements, COPY, ATTACH, ... without ``write``).
         """
         import duckdb
 
+        if not write:
+            check_read_only(query)
         cursor = self._write_cursor() if write else self.cursor()
         try:
             return cursor.sql(query, params=params or None)

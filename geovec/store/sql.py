@@ -38,16 +38,53 @@ def extension_files() -> list[Path]:
     return files
 
 
-def new_database() -> duckdb.DuckDBPyConnection:
+def new_database(*, sealed: bool = True) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with spatial and lance loaded and lon/lat axis order enforced
-    for every cursor (``SET GLOBAL geometry_always_xy``). Nothing is downloaded."""
+    for every cursor (``SET GLOBAL geometry_always_xy``). Nothing is downloaded.
+
+    ``sealed`` (the default; the reading database): DuckDB's own file access is switched
+    off and the configuration locked once the extensions are in, so no query can write
+    or read a file (``COPY ... TO``, ``read_text('/etc/...')``, ``ATTACH``) or turn that
+    back on. The stores' Lance tables are still read: the lance extension does its own
+    reading. Only the writing database (``write=True``) is left open."""
     con = duckdb.connect(
-        config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+        config={
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "allow_persistent_secrets": False,  # no ~/.duckdb/stored_secrets to read
+        }
     )
     for path in extension_files():
         con.execute(f"LOAD {quote(path)}")
     con.execute("SET GLOBAL geometry_always_xy = true")
+    if sealed:
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
     return con
+
+
+REFUSED_STATEMENTS = ("COPY", "COPY_DATABASE", "EXPORT", "ATTACH", "DETACH", "LOAD")
+"""Statement types that read-only SQL refuses: they move data to or from files (the
+database is sealed against them too) or change what the database can do."""
+
+
+def check_read_only(query: str, *, select_only: bool = False) -> None:
+    """QueryError unless ``query`` is one statement that is not COPY, EXPORT, ATTACH,
+    DETACH, LOAD or INSTALL (DuckDB types INSTALL as LOAD); with ``select_only``, one
+    SELECT or EXPLAIN. Scratch tables of the in-memory database stay allowed; the stores'
+    tables are read-only views."""
+    try:
+        statements = duckdb.extract_statements(query)
+    except duckdb.Error as exc:
+        raise QueryError(str(exc).strip().splitlines()[0]) from None
+    if len(statements) != 1:
+        raise QueryError(f"one statement at a time, got {len(statements)}")
+    kind = statements[0].type.name
+    if kind in REFUSED_STATEMENTS or (select_only and kind not in ("SELECT", "EXPLAIN")):
+        raise QueryError(
+            f"{kind} statements are refused on the read-only store "
+            "(geovec sql --write, or write=True, to change tables)"
+        )
 
 
 _SHARED: duckdb.DuckDBPyConnection | None = None

@@ -126,3 +126,37 @@ def test_stores_query_from_several_threads(db):
 
     with ThreadPoolExecutor(4) as pool:
         assert list(pool.map(work, range(8))) == [[6] * 5] * 8
+
+
+def test_read_only_sql_touches_no_file(tmp_path):
+    """Without write: one SELECT, on a database that can neither read nor write files."""
+    from typer.testing import CliRunner
+
+    from geovec.cli import app
+    from geovec.errors import QueryError
+    from tests.stores import known_store
+
+    store = known_store(tmp_path)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("private")
+    target = tmp_path / "out.csv"
+    refused = {
+        f"COPY (SELECT 1) TO '{target}'": "COPY statements are refused",
+        f"EXPORT DATABASE '{tmp_path / 'dump'}'": "EXPORT statements are refused",
+        f"ATTACH '{tmp_path / 'x.db'}' AS x": "ATTACH statements are refused",
+        "SELECT 1; SELECT 2": "one statement at a time",
+        f"SELECT * FROM read_text('{secret}')": "file system operations are disabled",
+        f"SELECT * FROM read_csv('{secret}')": "file system operations are disabled",
+        "SET enable_external_access = true": "configuration has been locked",
+        "INSTALL httpfs": "LOAD statements are refused",
+    }
+    for query, message in refused.items():
+        with pytest.raises(QueryError, match=message):
+            store.sql_table(query)
+        result = CliRunner().invoke(app, ["sql", str(store.path), query])
+        assert result.exit_code == 1 and message in result.output, (query, result.output)
+    assert not target.exists() and not (tmp_path / "dump").exists()
+    n = store.sql_table("SELECT count(*) AS n FROM ground").column("n")[0].as_py()
+    assert n == store.count("ground") == 6
+    # the named queries of the analyses still run on the sealed database
+    assert geovec.isolate(store).total == 6
