@@ -36,7 +36,8 @@ from geovec.analyses.region_data import RegionData, load_region_data
 from geovec.defaults import DEFAULT_FEATURE, DEFAULT_NEIGHBORS
 from geovec.errors import GeovecError
 from geovec.heads.file import Head
-from geovec.ingestion.ray_engine import ray_session
+from geovec.ingestion.ray_engine import in_ray_session
+from geovec.ingestion.stream import ENGINES
 from geovec.store import Store
 
 CANDIDATE_BLOCK = 1_000_000
@@ -91,6 +92,7 @@ class Evaluation:
         }
 
 
+@in_ray_session
 def evaluate(
     store: Store,
     feature: str = DEFAULT_FEATURE,
@@ -121,14 +123,16 @@ def evaluate(
         overhead embedding of every candidate).
       head: a learned head (file or :class:`~geovec.heads.file.Head`, from ``geovec
         train``); its features replace ``feature``.
-      engine: "local", or "ray" (map protocol): the queries, and the candidates of huge
-        maps, split into Ray tasks (:mod:`geovec.analyses.distributed`); the same ranks.
+      engine: "local", or "ray": the queries, and the candidates of huge maps, split
+        into Ray tasks (:mod:`geovec.analyses.distributed`); the same ranks.
       ray_address: the Ray cluster to join (default: start a local one).
       neighbors: K nearest training ground images averaged (paper: 30).
       region: only this region (map protocol); split: the queries' split (pairs).
     """
     if neighbors < 1:
         raise GeovecError(f"neighbors must be at least 1, got {neighbors}")
+    if engine not in ENGINES:
+        raise GeovecError(f"engine must be local or ray, got {engine!r}")
     if protocol == "pairs":
         return evaluate_pairs(
             store,
@@ -139,23 +143,13 @@ def evaluate(
             method=method or ("learned" if head is not None else "direct"),
             neighbors=neighbors,
             head=head,
+            engine=engine,
         )
     if protocol != "map":
         raise GeovecError(f"protocol must be map or pairs, got {protocol!r}")
-    if engine not in ("local", "ray"):
-        raise GeovecError(f"engine must be local or ray, got {engine!r}")
-    with ray_session(engine, ray_address):
-        return _evaluate_map(
-            store,
-            feature,
-            method,
-            neighbors,
-            region,
-            ground_feature,
-            overhead_feature,
-            head,
-            engine,
-        )
+    return _evaluate_map(
+        store, feature, method, neighbors, region, ground_feature, overhead_feature, head, engine
+    )
 
 
 def _evaluate_map(

@@ -22,11 +22,13 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from geovec.analyses.distributed import distributed_ranks
 from geovec.analyses.knn import closer_than_true, neighbour_mean, take_rows, tile_ranks
 from geovec.analyses.metrics import recall_at, top_one_percent
 from geovec.defaults import DEFAULT_NEIGHBORS
 from geovec.errors import GeovecError
 from geovec.heads.file import Head, as_head, check_unseen
+from geovec.ingestion.ray_engine import in_ray_session
 from geovec.store import Store
 from geovec.store.filters import quote
 from geovec.store.schema import paired_overhead
@@ -85,6 +87,7 @@ def _ground(store: Store, feature: str, split: str):
     return [info[i] for i in ids], vectors
 
 
+@in_ray_session
 def evaluate_pairs(
     store: Store,
     feature: str | None = None,
@@ -96,6 +99,8 @@ def evaluate_pairs(
     neighbors: int = DEFAULT_NEIGHBORS,
     train_split: str = "train",
     head: str | Path | Head | None = None,
+    engine: str = "local",
+    ray_address: str | None = None,
 ) -> PairEvaluation:
     """Rank each query's paired aerial among the split's aerials (see the module).
 
@@ -105,6 +110,8 @@ def evaluate_pairs(
       split: the queries' split (and the aerials': theirs, or none).
       method: "direct", "knn-average" (training pairs from ``train_split``) or "learned"
         (with ``head``, whose features replace ``feature``).
+      engine: "local" or "ray" (the ranking in Ray tasks, :mod:`.distributed`);
+      ray_address: the Ray cluster to join (default: a local one).
     """
     if method not in METHODS:
         raise GeovecError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
@@ -146,7 +153,10 @@ def evaluate_pairs(
         predicted, candidates = learned.embed_ground(queries), learned.embed_overhead(candidates)
     else:
         predicted = queries
-    ranks = tile_ranks(predicted, candidates, true_idx)
+    if engine == "ray":
+        ranks = distributed_ranks(predicted, candidates, true_idx)
+    else:
+        ranks = tile_ranks(predicted, candidates, true_idx)
     hits, hit_rate = _hits(rows, at, predicted, candidates, true_idx, ranks)
     return PairEvaluation(
         protocol="pairs",

@@ -107,7 +107,7 @@ def sql_command(
     from geovec.report.terminal import format_table
 
     with open_existing(db) as store:
-        typer.echo(format_table(store.sql_table(query, write=write), format))
+        typer.echo(format_table(store.sql_table(query, write=write, sealed=not write), format))
 
 
 @command(app, "synth")

@@ -48,8 +48,11 @@ class Store:
         if self.path.exists() and not self.path.is_dir():
             raise StoreError(f"{self.path}: is a file, not a database directory")
         self.db = lancedb.connect(str(self.path))
-        self._schema: str | None = None  # this store's schema of the shared DuckDB database
-        self._views: set[str] = set()
+        # this store's schema of each shared DuckDB database (open: False, sealed: True),
+        # the views made in it, and what drops it when the store goes
+        self._schemas: dict[bool, str] = {}
+        self._views: dict[bool, set[str]] = {False: set(), True: set()}
+        self._finalizers: dict[bool, weakref.finalize] = {}
         self._writer: duckdb.DuckDBPyConnection | None = None  # opened by sql(write=True)
 
     def __repr__(self) -> str:
@@ -66,13 +69,14 @@ class Store:
         """Drop the store's DuckDB schema (its views and scratch tables: relations from
         :meth:`sql` end with them) and close its writing database. The store stays usable:
         the next query makes a new schema."""
-        if self._schema is not None:
-            self._finalizer.detach()
-            drop_schema(self._schema)
+        for sealed, schema in self._schemas.items():
+            self._finalizers[sealed].detach()
+            drop_schema(schema, sealed)
         if self._writer is not None:
             self._writer.close()
-        self._schema = self._writer = None
-        self._views = set()
+        self._writer = None
+        self._schemas, self._finalizers = {}, {}
+        self._views = {False: set(), True: set()}
 
     # tables -------------------------------------------------------------------------
 
@@ -234,33 +238,43 @@ class Store:
 
     # SQL ----------------------------------------------------------------------------
 
-    def cursor(self) -> duckdb.DuckDBPyConnection:
+    def cursor(self, *, sealed: bool = False) -> duckdb.DuckDBPyConnection:
         """A DuckDB cursor that sees every table by name (views over the Lance tables, with
         ``geom`` a GEOMETRY), reading them as they are now. Its database (extensions and
-        settings) is the process's, loaded once; its views, made once, are this store's."""
-        if self._schema is None:
-            self._schema = new_schema()
-            self._finalizer = weakref.finalize(self, drop_schema, self._schema)
+        settings) is the process's, loaded once; its views, made once, are this store's.
+        ``sealed``: on the database that can touch no file (for SQL from outside)."""
+        if sealed not in self._schemas:
+            schema = self._schemas[sealed] = new_schema(sealed)
+            self._finalizers[sealed] = weakref.finalize(self, drop_schema, schema, sealed)
+        schema, made = self._schemas[sealed], self._views[sealed]
         for name in self.tables():
-            if name not in self._views:
-                create_view(self._schema, self.path, name)
-                self._views.add(name)
-        return schema_cursor(self._schema)
+            if name not in made:
+                create_view(schema, self.path, name, sealed)
+                made.add(name)
+        return schema_cursor(schema, sealed)
 
     def _write_cursor(self) -> duckdb.DuckDBPyConnection:
         if self._writer is None:
-            self._writer = new_database(sealed=False)
+            self._writer = new_database()
             attach_for_writing(self._writer, self.path)
         cursor = self._writer.cursor()
         cursor.execute("USE geo")
         return cursor
 
-    def sql(self, query: str, params: list | dict | None = None, *, write: bool = False):
+    def sql(
+        self,
+        query: str,
+        params: list | dict | None = None,
+        *,
+        write: bool = False,
+        sealed: bool = False,
+    ):
         """Run DuckDB SQL with the tables visible by name; a DuckDB relation (``.fetchall()``,
         ``.to_arrow_table()``, ``.arrow()``, ``.df()``, ``.pl()``), or None for a statement
         that returns no rows. Values go in ``params`` ($name or ? placeholders), never into
-        the text. Read-only unless ``write``: then one SELECT statement, on a database that
-        can neither read nor write files (:func:`geovec.store.sql.new_database`).
+        the text. Read-only unless ``write``: one statement, and no COPY, EXPORT, ATTACH,
+        LOAD. ``sealed`` (SQL from outside: ``geovec sql``, the explorer): on a database
+        that can neither read nor write files (:func:`geovec.store.sql.new_database`).
 
         Raises:
           QueryError: the query does not parse or bind (e.g. an unknown column), or is
@@ -270,19 +284,26 @@ class Store:
 
         if not write:
             check_read_only(query)
-        cursor = self._write_cursor() if write else self.cursor()
+        cursor = self._write_cursor() if write else self.cursor(sealed=sealed)
         try:
             return cursor.sql(query, params=params or None)
         except duckdb.Error as exc:
             raise _query_error(exc, write) from exc
 
-    def sql_table(self, query: str, params: list | dict | None = None, *, write: bool = False):
+    def sql_table(
+        self,
+        query: str,
+        params: list | dict | None = None,
+        *,
+        write: bool = False,
+        sealed: bool = False,
+    ):
         """:meth:`sql`, run to the end now: an Arrow table (empty for a statement that
         returns no rows). Every DuckDB error, at binding or while running, is a QueryError."""
         import duckdb
 
         try:
-            relation = self.sql(query, params, write=write)
+            relation = self.sql(query, params, write=write, sealed=sealed)
             return relation.to_arrow_table() if relation is not None else pa.table({})
         except duckdb.Error as exc:
             raise _query_error(exc, write) from exc

@@ -38,15 +38,15 @@ def extension_files() -> list[Path]:
     return files
 
 
-def new_database(*, sealed: bool = True) -> duckdb.DuckDBPyConnection:
+def new_database(*, sealed: bool = False) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with spatial and lance loaded and lon/lat axis order enforced
     for every cursor (``SET GLOBAL geometry_always_xy``). Nothing is downloaded.
 
-    ``sealed`` (the default; the reading database): DuckDB's own file access is switched
-    off and the configuration locked once the extensions are in, so no query can write
-    or read a file (``COPY ... TO``, ``read_text('/etc/...')``, ``ATTACH``) or turn that
-    back on. The stores' Lance tables are still read: the lance extension does its own
-    reading. Only the writing database (``write=True``) is left open."""
+    ``sealed`` (for SQL from outside: ``geovec sql``, the explorer): DuckDB's own file
+    access is switched off and the configuration locked once the extensions are in, so
+    no query can write or read a file (``COPY ... TO``, ``read_text('/etc/...')``,
+    ``ATTACH``) or turn that back on. The stores' Lance tables are still read: the lance
+    extension does its own reading."""
     con = duckdb.connect(
         config={
             "autoinstall_known_extensions": False,
@@ -87,39 +87,40 @@ def check_read_only(query: str, *, select_only: bool = False) -> None:
         )
 
 
-_SHARED: duckdb.DuckDBPyConnection | None = None
+_SHARED: dict[bool, duckdb.DuckDBPyConnection] = {}  # open and sealed, made on first use
 _SHARED_LOCK = threading.RLock()  # the shared connection object is used by one thread at a time
 _SCHEMA_NUMBERS = itertools.count(1)
 
 
-def shared_database() -> duckdb.DuckDBPyConnection:
-    """The process's DuckDB database (:func:`new_database`), made on first use."""
-    global _SHARED
+def shared_database(sealed: bool = False) -> duckdb.DuckDBPyConnection:
+    """The process's DuckDB database (:func:`new_database`), made on first use: the open
+    one, for the library's own queries and ``store.sql``, or the sealed one, for SQL from
+    outside (``geovec sql``, the explorer) that must touch no file."""
     with _SHARED_LOCK:
-        if _SHARED is None:
-            _SHARED = new_database()
-        return _SHARED
+        if sealed not in _SHARED:
+            _SHARED[sealed] = new_database(sealed=sealed)
+        return _SHARED[sealed]
 
 
-def new_schema() -> str:
-    """A fresh schema of the shared database, for one store's views and scratch tables."""
+def new_schema(sealed: bool = False) -> str:
+    """A fresh schema of a shared database, for one store's views and scratch tables."""
     name = f"store_{next(_SCHEMA_NUMBERS)}"
     with _SHARED_LOCK:
-        shared_database().execute(f"CREATE SCHEMA {name}")
+        shared_database(sealed).execute(f"CREATE SCHEMA {name}")
     return name
 
 
-def drop_schema(name: str) -> None:
+def drop_schema(name: str, sealed: bool = False) -> None:
     """Drop a store's schema and everything in it (its views, its scratch tables)."""
     with _SHARED_LOCK:
-        if _SHARED is not None:
-            _SHARED.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+        if sealed in _SHARED:
+            _SHARED[sealed].execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
 
 
-def schema_cursor(schema: str) -> duckdb.DuckDBPyConnection:
-    """A cursor of the shared database whose unqualified names are those of ``schema``."""
+def schema_cursor(schema: str, sealed: bool = False) -> duckdb.DuckDBPyConnection:
+    """A cursor of a shared database whose unqualified names are those of ``schema``."""
     with _SHARED_LOCK:
-        cursor = shared_database().cursor()
+        cursor = shared_database(sealed).cursor()
     cursor.execute(f"USE memory.{schema}")
     return cursor
 
@@ -129,12 +130,12 @@ def table_location(store_path: Path, table: str) -> Path:
     return (Path(store_path) / f"{table}.lance").resolve()
 
 
-def create_view(schema: str, store_path: Path, table: str) -> None:
+def create_view(schema: str, store_path: Path, table: str, sealed: bool = False) -> None:
     """A read-only view ``schema.table`` over the Lance dataset; ``geom`` as a GEOMETRY."""
     geom = "" if table == "failures" else " REPLACE (ST_GeomFromWKB(geom) AS geom)"
     location = quote(table_location(store_path, table))
     with _SHARED_LOCK:
-        shared_database().execute(
+        shared_database(sealed).execute(
             f"CREATE OR REPLACE VIEW {schema}.{table} AS SELECT *{geom} FROM {location}"
         )
 

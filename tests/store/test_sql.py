@@ -129,7 +129,8 @@ def test_stores_query_from_several_threads(db):
 
 
 def test_read_only_sql_touches_no_file(tmp_path):
-    """Without write: one SELECT, on a database that can neither read nor write files."""
+    """SQL from outside (geovec sql without --write): one statement, no COPY, EXPORT,
+    ATTACH, LOAD, on a database that can neither read nor write files."""
     from typer.testing import CliRunner
 
     from geovec.cli import app
@@ -152,11 +153,21 @@ def test_read_only_sql_touches_no_file(tmp_path):
     }
     for query, message in refused.items():
         with pytest.raises(QueryError, match=message):
-            store.sql_table(query)
+            store.sql_table(query, sealed=True)
         result = CliRunner().invoke(app, ["sql", str(store.path), query])
         assert result.exit_code == 1 and message in result.output, (query, result.output)
     assert not target.exists() and not (tmp_path / "dump").exists()
-    n = store.sql_table("SELECT count(*) AS n FROM ground").column("n")[0].as_py()
+    n = store.sql_table("SELECT count(*) AS n FROM ground", sealed=True).column("n")[0].as_py()
     assert n == store.count("ground") == 6
     # the named queries of the analyses still run on the sealed database
     assert geovec.isolate(store).total == 6
+
+
+def test_python_sql_may_write_files_the_command_line_may_not(tmp_path):
+    from tests.stores import known_store
+
+    store = known_store(tmp_path)
+    store.sql("SELECT id FROM ground ORDER BY id").write_csv(str(tmp_path / "ids.csv"))
+    assert (tmp_path / "ids.csv").read_text().splitlines()[1] == "a0"
+    with pytest.raises(QueryError, match="COPY statements are refused"):
+        store.sql(f"COPY (SELECT 1) TO '{tmp_path / 'x.csv'}'")  # that is what write is for
