@@ -41,3 +41,20 @@ def test_ray_tasks_give_the_local_ranks(ray_cluster):
         candidate_block=1000,
     )
     np.testing.assert_array_equal(remote, local)
+
+
+def test_pairs_protocol_on_ray_equals_local(ray_cluster, tmp_path):
+    import geovec
+    from tests.stores import latent_pair_store
+
+    store, _, _ = latent_pair_store(tmp_path / "db", pairs=200)
+    kwargs = dict(
+        protocol="pairs",
+        method="knn-average",
+        ground_feature="latent_ground",
+        overhead_feature="latent_overhead",
+    )
+    local = geovec.evaluate(store, **kwargs)
+    remote = geovec.evaluate(store, engine="ray", **kwargs)
+    assert remote.ranks.column("rank").to_pylist() == local.ranks.column("rank").to_pylist()
+    assert remote.queries == 100
