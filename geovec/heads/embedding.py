@@ -64,7 +64,7 @@ def embed(store: Store, head: str | Path | Head, *, progress: bool = False) -> E
     views = [v for v in TOWER_OF_VIEW if store.count(v)]
     if "ground" not in views and "overhead" not in views:
         raise GeovecError(f"{store.path} has no ground or overhead images to embed")
-    head.check_store(store, [v for v in views if v != "map" or "overhead" not in views])
+    head.check_store(store, [v for v in ("ground", "overhead") if v in views])
     provenance = {
         "head": head.name,
         "sha256": _sha256(source) if source else "",
