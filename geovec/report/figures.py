@@ -80,17 +80,28 @@ def image_pair(
     path: Path,
     titles=("", ""),
     legend: dict[str, tuple[float, float, float]] | None = None,
+    suptitle: str = "",
 ) -> Path:
-    """One or two RGB images side by side with titles; ``legend`` (label: RGB in [0, 1])
-    names the colours of the right one."""
+    """One or two RGB images side by side, each with a short title, a figure title above
+    both, and ``legend`` (label: RGB in [0, 1]) naming the colours of the right one,
+    outside the images (below them), so that it covers nothing."""
     panels = [left] if right is None else [left, right]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 4.5))
-    axes = np.atleast_1d(axes)
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 5.2), squeeze=False)
+    axes = axes[0]
     for ax, img, title in zip(axes, panels, titles):
         ax.imshow(img, interpolation="nearest")
-        ax.set_title(title)
+        ax.set_title(title, fontsize=11)
         ax.axis("off")
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=12)
     if legend and right is not None:
         handles = [Patch(color=colour, label=label) for label, colour in legend.items()]
-        axes[-1].legend(handles=handles, loc="lower left", fontsize=7, framealpha=0.8)
+        fig.legend(
+            handles=handles,
+            loc="lower center",
+            ncol=min(len(handles), 6),
+            fontsize=9,
+            frameon=False,
+        )
+        fig.subplots_adjust(bottom=0.12)
     return _save(fig, path)

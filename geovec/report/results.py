@@ -112,7 +112,7 @@ def class_colours(truth: TrueCover) -> dict[str, tuple[float, float, float]]:
 def write_landcover(result: LandcoverResult, path: Path) -> Path:
     """Paper Figure 7: the PCA image, with the true land-cover map beside it when known."""
     accuracy = (
-        f" (nearest-centroid accuracy {result.class_accuracy:.2f}, chance {result.chance:.2f})"
+        f": nearest-centroid accuracy {result.class_accuracy:.2f} (chance {result.chance:.2f})"
         if result.class_accuracy is not None
         else ""
     )
@@ -124,6 +124,7 @@ def write_landcover(result: LandcoverResult, path: Path) -> Path:
         result.image,
         truth_rgb,
         path,
-        (f"{result.feature} PCA, {result.region}{accuracy}", "true land cover (per tile)"),
+        (f"{result.feature}: first 3 principal components", "true land cover (per tile)"),
         legend=legend,
+        suptitle=f"{result.region}{accuracy}",
     )
