@@ -42,6 +42,8 @@ class Localization:
     candidates: int
     scores: np.ndarray = dataclasses.field(repr=False)
     tile_lonlat: np.ndarray = dataclasses.field(repr=False)
+    tile_paths: list = dataclasses.field(default_factory=list, repr=False)
+    tile_size_m: np.ndarray | None = dataclasses.field(default=None, repr=False)
     true_lonlat: tuple[float, float] | None = None
 
     def as_dict(self) -> dict:
@@ -49,7 +51,7 @@ class Localization:
         out = {
             f.name: getattr(self, f.name)
             for f in dataclasses.fields(self)
-            if f.name not in ("scores", "tile_lonlat")
+            if f.name not in ("scores", "tile_lonlat", "tile_paths", "tile_size_m")
         }
         out["best"] = self.best.to_pylist()
         return out
@@ -156,5 +158,7 @@ def localize(
         candidates=len(d.tile_ids),
         scores=scores,
         tile_lonlat=d.tile_lonlat,
+        tile_paths=d.tile_paths,
+        tile_size_m=d.tile_size_m,
         true_lonlat=true_lonlat,
     )

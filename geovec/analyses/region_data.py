@@ -31,6 +31,8 @@ class RegionData:
     tile_ids: list[str]
     tiles: np.ndarray
     tile_lonlat: np.ndarray
+    tile_paths: list[str | None] = dataclasses.field(default_factory=list)
+    tile_size_m: np.ndarray | None = None  # footprint side, metres (NaN where unknown)
 
 
 def _positions(ids: list[str]) -> dict[str, int]:
@@ -59,7 +61,7 @@ def load_region_data(
     o_ids, o_vec = store.vectors("overhead", aerial_feature)
     m_ids, m_vec = store.vectors("map", aerial_feature)
     g_at, o_at, m_at = _positions(g_ids), _positions(o_ids), _positions(m_ids)
-    maps = store.read("map", ["id", "region", "lon", "lat"]).to_pylist()
+    maps = store.read("map", ["id", "region", "lon", "lat", "path", "size_m"]).to_pylist()
     with store.cursor() as con:
         frames = region_frames(con)
         out = []
@@ -96,6 +98,10 @@ def load_region_data(
                     tile_ids=[m["id"] for m in tiles],
                     tiles=take_rows(m_vec, [m_at[m["id"]] for m in tiles]),
                     tile_lonlat=np.array([[m["lon"], m["lat"]] for m in tiles]),
+                    tile_paths=[m["path"] for m in tiles],
+                    tile_size_m=np.array(
+                        [np.nan if m["size_m"] is None else m["size_m"] for m in tiles], float
+                    ),
                 )
             )
     if region is not None and not out:

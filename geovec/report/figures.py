@@ -38,6 +38,30 @@ def localisation_curves(curves: dict[str, list[list[float]]], path: Path, title:
     return _save(fig, path)
 
 
+MOSAIC_PX = 64
+"""Pixels per tile of the aerial mosaic under a heatmap."""
+BEST_MARKED = 5
+
+
+def _local_metres(lonlat: np.ndarray, origin: tuple[float, float]) -> np.ndarray:
+    """(N, 2) lon/lat → x/y metres east/north of ``origin`` (an equirectangular frame: a
+    region's few kilometres lose nothing visible)."""
+    lon0, lat0 = origin
+    x = (lonlat[:, 0] - lon0) * 111_320.0 * np.cos(np.radians(lat0))
+    y = (lonlat[:, 1] - lat0) * 110_574.0
+    return np.column_stack([x, y])
+
+
+def _tile_thumbnail(path) -> np.ndarray | None:
+    from PIL import Image
+
+    try:
+        with Image.open(path) as img:
+            return np.asarray(img.convert("RGB").resize((MOSAIC_PX, MOSAIC_PX)))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
 def tile_heatmap(
     lonlat: np.ndarray,
     scores: np.ndarray,
@@ -45,31 +69,91 @@ def tile_heatmap(
     true_lonlat=None,
     best: int | None = None,
     title: str = "",
+    tile_paths: list | None = None,
+    tile_size_m: np.ndarray | None = None,
 ) -> Path:
-    """Every tile's score (distance: lower is better) at its centre; true location marked."""
-    fig, ax = plt.subplots(figsize=(5, 4.5))
-    order = np.argsort(-scores)
-    sc = ax.scatter(
-        lonlat[order, 0], lonlat[order, 1], c=-scores[order], cmap="inferno", s=30, marker="s"
-    )
-    fig.colorbar(sc, ax=ax, label="similarity (negative distance)")
+    """Paper Figure 10: each tile's score (distance: lower is better) filling its footprint,
+    semi-transparent over the region's aerial mosaic (the tiles' own images, where they
+    can be read), the best tiles outlined and the true location starred; the colour bar
+    and the legend sit below the map, covering nothing. Axes in metres from the region's
+    centre."""
+    lonlat = np.asarray(lonlat, float)
+    origin = (float(lonlat[:, 0].mean()), float(lonlat[:, 1].mean()))
+    xy = _local_metres(lonlat, origin)
+    if tile_size_m is not None and np.isfinite(tile_size_m).any():
+        sizes = np.where(np.isfinite(tile_size_m), tile_size_m, np.nanmedian(tile_size_m))
+    else:  # no footprint recorded: the spacing of the tile centres
+        from scipy.spatial import cKDTree
+
+        gap = cKDTree(xy).query(xy, k=2)[0][:, 1] if len(xy) > 1 else np.array([100.0])
+        sizes = np.full(len(xy), float(np.median(gap)))
+    fig, ax = plt.subplots(figsize=(6.2, 7.0))
+    for i, p in enumerate(tile_paths or []):
+        thumb = _tile_thumbnail(p) if p else None
+        if thumb is not None:
+            x, y, h = xy[i, 0], xy[i, 1], sizes[i] / 2
+            ax.imshow(thumb, extent=(x - h, x + h, y - h, y + h), zorder=1)
+    from matplotlib.collections import PatchCollection
+    from matplotlib.patches import Rectangle
+
+    squares = [Rectangle((x - s / 2, y - s / 2), s, s) for (x, y), s in zip(xy, sizes)]
+    field = PatchCollection(squares, cmap="inferno", alpha=0.6, zorder=2, linewidths=0)
+    field.set_array(-np.asarray(scores, float))
+    ax.add_collection(field)
+    handles = []
     if best is not None:
-        ax.scatter(
-            *lonlat[best],
-            s=160,
-            facecolors="none",
-            edgecolors="cyan",
-            linewidths=2,
-            label="best tile",
-        )
+        top = np.argsort(scores)[:BEST_MARKED]
+        for rank, i in enumerate(top):
+            s = sizes[i]
+            ax.add_patch(
+                Rectangle(
+                    (xy[i, 0] - s / 2, xy[i, 1] - s / 2),
+                    s,
+                    s,
+                    fill=False,
+                    zorder=3,
+                    edgecolor="cyan",
+                    linewidth=2.5 if rank == 0 else 1.2,
+                )
+            )
+        handles.append(Patch(facecolor="none", edgecolor="cyan", label=f"best {len(top)} tiles"))
     if true_lonlat is not None:
-        ax.scatter(
-            *true_lonlat, marker="*", s=220, color="lime", edgecolors="black", label="true location"
+        t = _local_metres(np.asarray([true_lonlat], float), origin)[0]
+        ax.scatter(*t, marker="*", s=260, color="lime", edgecolors="black", zorder=4)
+        handles.append(
+            plt.Line2D(
+                [],
+                [],
+                marker="*",
+                color="lime",
+                markeredgecolor="black",
+                linestyle="none",
+                markersize=14,
+                label="true location",
+            )
         )
-    ax.set_xlabel("lon")
-    ax.set_ylabel("lat")
-    ax.set_aspect(1 / np.cos(np.radians(np.mean(lonlat[:, 1]))))
-    ax.legend(loc="upper right", fontsize=8)
+    pad = sizes.max() / 2
+    ax.set_xlim(xy[:, 0].min() - pad, xy[:, 0].max() + pad)
+    ax.set_ylim(xy[:, 1].min() - pad, xy[:, 1].max() + pad)
+    ax.set_aspect("equal")
+    ax.set_xlabel("metres east of the region's centre")
+    ax.set_ylabel("metres north")
+    fig.colorbar(
+        field,
+        ax=ax,
+        orientation="horizontal",
+        pad=0.1,
+        fraction=0.05,
+        label="similarity to the photo (negative distance; brighter is better)",
+    )
+    if handles:
+        fig.legend(
+            handles=handles,
+            loc="lower center",
+            ncol=len(handles),
+            frameon=False,
+            bbox_to_anchor=(0.5, -0.02),
+        )
     ax.set_title(title)
     return _save(fig, path)
 

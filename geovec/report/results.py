@@ -68,7 +68,9 @@ def write_heatmap(result: Localization, path: Path) -> Path:
         path,
         result.true_lonlat,
         best=int(np.argmin(result.scores)),
-        title=f"{result.feature}{rank}",
+        title=f"{result.query}: {result.feature}{rank}",
+        tile_paths=result.tile_paths,
+        tile_size_m=result.tile_size_m,
     )
 
 
