@@ -35,35 +35,21 @@ def data(args):
 
 
 def run_geovec(args) -> dict:
-    """The jitted step of geovec.heads.training, on features already in memory."""
+    """geovec's own jitted training step (geovec.heads.training), on features in memory."""
     import jax
-    import jax.numpy as jnp
     import numpy as np
-    import optax
 
-    from geovec.heads.model import TwoTower, info_nce
+    from geovec.heads.file import new_head
+    from geovec.heads.training import _step_function
 
     ground, overhead = data(args)
-    model = TwoTower(hidden=args.hidden, dim=args.out_dim, dropout=0.1)
-    params = model.init(jax.random.PRNGKey(0), jnp.zeros((1, args.dim)), jnp.zeros((1, args.dim)))[
-        "params"
-    ]
-    steps = args.epochs * (args.pairs // args.batch)
-    optimiser = optax.adamw(
-        optax.warmup_cosine_decay_schedule(0.0, 1e-3, max(1, steps // 20), steps), weight_decay=1e-2
+    head = new_head(
+        "bench", ("g", "o"), (args.dim, args.dim), hidden=args.hidden, dim=args.out_dim, seed=0
     )
+    steps = args.epochs * (args.pairs // args.batch)
+    optimiser, step = _step_function(head, args.epochs, args.pairs // args.batch)
+    params = jax.tree_util.tree_map(jax.numpy.asarray, head.params)
     state = optimiser.init(params)
-
-    def loss_of(p, g, o, key):
-        eg, eo, scale = model.apply({"params": p}, g, o, train=True, rngs={"dropout": key})
-        return info_nce(eg, eo, scale)
-
-    @jax.jit
-    def step(p, s, g, o, key):
-        loss, grads = jax.value_and_grad(loss_of)(p, g, o, key)
-        updates, s = optimiser.update(grads, s, p)
-        return optax.apply_updates(p, updates), s, loss
-
     rng, key = np.random.default_rng(1), jax.random.PRNGKey(1)
     b = args.batch
     params, state, loss = step(params, state, ground[:b], overhead[:b], key)  # compile
