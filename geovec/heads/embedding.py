@@ -8,21 +8,20 @@ overwrites the columns."""
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import time
 from pathlib import Path
 
 import pyarrow as pa
 
 from geovec.errors import GeovecError
-from geovec.heads.file import Head, load_head
+from geovec.heads.file import TOWER_OF_VIEW, Head, load_head
+from geovec.nets.convert import file_digests
 from geovec.progress import ProgressReporter
 from geovec.store import Store
 from geovec.store.schema import feature_field, vectors_to_arrow
 
 CHUNK_ROWS = 8192
 """Rows embedded and committed at a time."""
-TOWER_OF_VIEW = {"ground": "ground", "overhead": "overhead", "map": "overhead"}
 
 
 @dataclasses.dataclass
@@ -39,14 +38,6 @@ class EmbedSummary:
         total = sum(self.rows.values())
         rate = total / self.seconds if self.seconds > 0 else 0.0
         return f"embedded with {self.head}: {done} ({self.seconds:.1f} s, {rate:.0f} rows/s)"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def embed(store: Store, head: str | Path | Head, *, progress: bool = False) -> EmbedSummary:
@@ -67,14 +58,14 @@ def embed(store: Store, head: str | Path | Head, *, progress: bool = False) -> E
     head.check_store(store, [v for v in ("ground", "overhead") if v in views])
     provenance = {
         "head": head.name,
-        "sha256": _sha256(source) if source else "",
+        "sha256": file_digests(source)["sha256"] if source else "",
         "ground_feature": head.ground_feature,
         "overhead_feature": head.overhead_feature,
     }
     rows, columns = {}, {}
     for view in views:
         side = TOWER_OF_VIEW[view]
-        feature, column = head.feature(side), f"{head.name}_{side}"
+        feature, column = head.feature(side), head.column(side)
         if feature not in store.features(view):
             continue  # e.g. map tiles without the overhead feature yet
         field = feature_field(column, head.dim, {**provenance, "tower": side})

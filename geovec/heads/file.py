@@ -24,6 +24,8 @@ from geovec.nets.weights import write_atomically
 
 FORMAT = "geovec-head-1"
 SIDES = ("ground", "overhead")
+TOWER_OF_VIEW = {"ground": "ground", "overhead": "overhead", "map": "overhead"}
+"""The tower that embeds each view: map tiles are aerial images, as the overhead view."""
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 ROWS_PER_CALL = 4096
 """Rows embedded per jitted call (one fixed shape: the last call is padded)."""
@@ -58,24 +60,32 @@ class Head:
     scale: dict[str, np.ndarray]
     metadata: dict = dataclasses.field(default_factory=dict)
 
+    def column(self, side: str) -> str:
+        """The feature column of one side's embeddings: ``<name>_ground``, or
+        ``<name>_overhead`` (on overhead and map)."""
+        return f"{self.name}_{side}"
+
     @property
     def ground_column(self) -> str:
-        """The ground embeddings' feature column: ``<name>_ground``."""
-        return f"{self.name}_ground"
+        return self.column("ground")
 
     @property
     def overhead_column(self) -> str:
-        """The overhead and map embeddings' feature column: ``<name>_overhead``."""
-        return f"{self.name}_overhead"
+        return self.column("overhead")
 
     def feature(self, side: str) -> str:
+        """The stored feature one side's tower takes."""
         return self.ground_feature if side == "ground" else self.overhead_feature
+
+    def input_dim(self, side: str) -> int:
+        """The length of that feature."""
+        return self.ground_dim if side == "ground" else self.overhead_dim
 
     def embed(self, side: str, x: np.ndarray) -> np.ndarray:
         """Unit-length embeddings (N, dim) float32 of stored features of one side
         ("ground" or "overhead"; map tiles use the overhead tower)."""
         x = np.asarray(x, np.float32)
-        want = self.ground_dim if side == "ground" else self.overhead_dim
+        want = self.input_dim(side)
         if x.ndim != 2 or x.shape[1] != want:
             raise HeadError(
                 f"head {self.name} takes {self.feature(side)} ({want} values) on the {side} "
@@ -103,9 +113,8 @@ class Head:
         """HeadError, in one line naming both, where a view's feature is absent or of
         another length than the head was trained on."""
         for view in views:
-            side = "ground" if view == "ground" else "overhead"
-            feature = self.feature(side)
-            want = self.ground_dim if side == "ground" else self.overhead_dim
+            side = TOWER_OF_VIEW[view]
+            feature, want = self.feature(side), self.input_dim(side)
             have = store.features(view)
             if have.get(feature) != want:
                 found = f"{have[feature]} values" if feature in have else "no such column"
@@ -165,7 +174,6 @@ def new_head(
     params = model.init(jax.random.PRNGKey(seed), jnp.zeros((1, dims[0])), jnp.zeros((1, dims[1])))[
         "params"
     ]
-    sides = ("ground", "overhead")
     return Head(
         name=name,
         ground_feature=features[0],
@@ -175,8 +183,8 @@ def new_head(
         dim=dim,
         hidden=hidden,
         params=jax.tree_util.tree_map(np.asarray, params),
-        mean=mean or {s: np.zeros(d, np.float32) for s, d in zip(sides, dims)},
-        scale=scale or {s: np.ones(d, np.float32) for s, d in zip(sides, dims)},
+        mean=mean or {s: np.zeros(d, np.float32) for s, d in zip(SIDES, dims)},
+        scale=scale or {s: np.ones(d, np.float32) for s, d in zip(SIDES, dims)},
         metadata=metadata or {},
     )
 
@@ -247,8 +255,9 @@ def load_head(path: str | Path) -> Head:
         )
         for side in SIDES:
             kernel = head.params[side]["hidden"]["kernel"]
-            want = head.ground_dim if side == "ground" else head.overhead_dim
-            if kernel.shape != (want, head.hidden) or head.params[side]["out"]["kernel"].shape != (
+            if kernel.shape != (head.input_dim(side), head.hidden) or head.params[side]["out"][
+                "kernel"
+            ].shape != (
                 head.hidden,
                 head.dim,
             ):
