@@ -164,22 +164,19 @@ def _evaluate_map(
         g_feature, a_feature = learned.ground_feature, learned.overhead_feature
     data = load_region_data(store, g_feature, region, a_feature)
     all_ranks, all_n, per_region, tables = [], [], {}, []
+    knn = method == "knn-average"
     for d in data:
         n = len(d.tile_ids)
         ranks = np.zeros(0, np.int64)
-        if len(d.query_ids) and (len(d.train_ids) or method != "knn-average") and n:
-            tiles = d.tiles
+        if len(d.query_ids) and (len(d.train_ids) or not knn) and n:
+            predicted, tiles = d.queries, d.tiles
             if learned is not None:
                 predicted, tiles = learned.embed_ground(d.queries), learned.embed_overhead(tiles)
-            elif method == "direct":
+            elif not knn:
                 _same_space(d.queries, d.tiles, g_feature, a_feature)
-                predicted = d.queries
-            elif engine == "local":
-                predicted = neighbour_mean(d.queries, d.train_ground, d.train_aerial, neighbors)
-            if engine == "ray":
-                knn = method == "knn-average"
+            if engine == "ray":  # the kNN mean, too, in Ray tasks
                 ranks = distributed_ranks(
-                    d.queries if knn else predicted,
+                    predicted,
                     tiles,
                     d.true_idx,
                     train_ground=d.train_ground if knn else None,
@@ -188,6 +185,8 @@ def _evaluate_map(
                     candidate_block=CANDIDATE_BLOCK if n > CANDIDATE_BLOCK else None,
                 )
             else:
+                if knn:
+                    predicted = neighbour_mean(predicted, d.train_ground, d.train_aerial, neighbors)
                 ranks = tile_ranks(predicted, tiles, d.true_idx)
         all_ranks.append(ranks)
         all_n.append(np.full(len(ranks), n))

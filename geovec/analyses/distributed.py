@@ -17,10 +17,6 @@ QUERY_CHUNK = 2048
 """Queries per task."""
 
 
-def _knn_task(queries, ground, aerial, k):
-    return neighbour_mean(queries, ground, aerial, k)
-
-
 def _rank_task(predicted, candidates, start, stop, true_idx):
     """Ranks of ``predicted`` (a chunk of queries) counting only candidates[start:stop]
     that are strictly closer than each query's true candidate.
@@ -28,6 +24,8 @@ def _rank_task(predicted, candidates, start, stop, true_idx):
     The chunk's true rows T are appended to the block: a query's rank against
     block + T, less its rank against T alone, counts the block's rows that beat it (the
     same kernel scores every pair in both calls)."""
+    if start == 0 and stop == len(candidates):  # one block: the plain ranking, no copy
+        return tile_ranks(predicted, candidates, true_idx)
     own = np.arange(len(predicted))
     true_rows = candidates[true_idx]
     block = np.concatenate([candidates[start:stop], true_rows])
@@ -54,7 +52,7 @@ def distributed_ranks(
     one block)."""
     import ray
 
-    knn = ray.remote(_knn_task)
+    knn = ray.remote(neighbour_mean)
     rank = ray.remote(_rank_task)
     chunks = [slice(s, s + query_chunk) for s in range(0, len(queries), query_chunk)]
     if train_ground is not None:
