@@ -43,6 +43,15 @@ class PreparedImage:
     grey: np.ndarray | None  # (256, 256) float32 0-255
 
 
+def prepare_image(rgb: np.ndarray, *, crop: bool, gist: bool) -> PreparedImage:
+    """CPU preprocessing of one (H, W, 3) uint8 RGB image: the CNN crop and/or the GIST
+    input. Needs no weights, so it runs where the images are (threads, Ray tasks)."""
+    return PreparedImage(
+        crop=caffe_crop(rgb) if crop else None,
+        grey=gist_input(rgb) if gist else None,
+    )
+
+
 class FeatureExtractor:
     """Computes a fixed set of features for batches of RGB images.
 
@@ -131,10 +140,7 @@ class FeatureExtractor:
 
     def prepare(self, rgb: np.ndarray) -> PreparedImage:
         """CPU preprocessing of one (H, W, 3) uint8 RGB image; safe to call from threads."""
-        return PreparedImage(
-            crop=caffe_crop(rgb) if self.needs_crop else None,
-            grey=gist_input(rgb) if self.needs_gist else None,
-        )
+        return prepare_image(rgb, crop=self.needs_crop, gist=self.needs_gist)
 
     def run(self, prepared: Sequence[PreparedImage]) -> dict[str, np.ndarray]:
         """Features of prepared images, in chunks of ``batch_size`` (last chunk padded)."""

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from geovec.errors import GeovecError
-from geovec.ingestion.records import Failure, Record
+from geovec.ingestion.records import PREPARE_ERRORS, Failure, Record, failure_stage
 from geovec.progress import ProgressReporter
 
 OBJECT_STORE_BYTES = 512 * 1024**2
@@ -107,12 +107,11 @@ def in_ray_session(func):
 
 
 def _prepare(batch: dict, needs_crop: bool, needs_gist: bool) -> dict:
-    """Ray task: decode and preprocess a batch of paths; a failed image keeps its row with
-    its error (stage and message) and zero arrays."""
-    from geovec.errors import ImageDecodeError
+    """Ray task: decode and preprocess a batch of paths as the local engine does; a failed
+    image keeps its row with its error (stage and message) and zero arrays."""
     from geovec.features.decode import load_rgb
-    from geovec.features.gist import IMAGE_SIZE, gist_input
-    from geovec.features.preprocess import caffe_crop
+    from geovec.features.extract import prepare_image
+    from geovec.features.gist import IMAGE_SIZE
     from geovec.nets.alexnet import INPUT_SIZE
 
     n = len(batch["index"])
@@ -121,15 +120,14 @@ def _prepare(batch: dict, needs_crop: bool, needs_gist: bool) -> dict:
     stages, errors = [""] * n, [""] * n
     for i, path in enumerate(batch["path"]):
         try:
-            rgb = load_rgb(Path(path))
-            if needs_crop:
-                crops[i] = caffe_crop(rgb)
-            if needs_gist:
-                greys[i] = gist_input(rgb)
-        except ImageDecodeError as exc:
-            stages[i], errors[i] = "decode", str(exc)
-        except (ValueError, MemoryError) as exc:
-            stages[i], errors[i] = "preprocess", str(exc)
+            prepared = prepare_image(load_rgb(Path(path)), crop=needs_crop, gist=needs_gist)
+        except PREPARE_ERRORS as exc:
+            stages[i], errors[i] = failure_stage(exc), str(exc)
+            continue
+        if needs_crop:
+            crops[i] = prepared.crop
+        if needs_gist:
+            greys[i] = prepared.grey
     return {
         "index": batch["index"],
         "crop": crops,

@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from geovec.errors import ImageDecodeError
+
 
 @dataclasses.dataclass(frozen=True)
 class Record:
@@ -37,3 +39,12 @@ class Failure:
 
     def row(self) -> dict:
         return dataclasses.asdict(self)
+
+
+PREPARE_ERRORS = (ImageDecodeError, ValueError, MemoryError)
+"""What decoding and preprocessing an image may raise: the image becomes a failure row."""
+
+
+def failure_stage(exc: BaseException) -> str:
+    """The ``stage`` of a failure row for one of :data:`PREPARE_ERRORS`."""
+    return "decode" if isinstance(exc, ImageDecodeError) else "preprocess"

@@ -9,10 +9,10 @@ import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
-from geovec.errors import GeovecError, ImageDecodeError
+from geovec.errors import GeovecError
 from geovec.features.decode import load_rgb
 from geovec.features.extract import FeatureExtractor, PreparedImage
-from geovec.ingestion.records import Failure, Record
+from geovec.ingestion.records import PREPARE_ERRORS, Failure, Record, failure_stage
 from geovec.progress import ProgressReporter
 
 
@@ -78,11 +78,9 @@ def stream_features(
             try:
                 chunk_prepared.append(future.result())
                 chunk_records.append(record)
-            except ImageDecodeError as exc:
-                chunk_failures.append(Failure(str(record.path), record.view, "decode", str(exc)))
-            except (ValueError, MemoryError) as exc:
+            except PREPARE_ERRORS as exc:
                 chunk_failures.append(
-                    Failure(str(record.path), record.view, "preprocess", str(exc))
+                    Failure(str(record.path), record.view, failure_stage(exc), str(exc))
                 )
             if len(chunk_records) + len(chunk_failures) >= chunk_rows:
                 flush()
