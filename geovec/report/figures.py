@@ -44,12 +44,14 @@ BEST_MARKED = 5
 
 
 def _local_metres(lonlat: np.ndarray, origin: tuple[float, float]) -> np.ndarray:
-    """(N, 2) lon/lat → x/y metres east/north of ``origin`` (an equirectangular frame: a
-    region's few kilometres lose nothing visible)."""
-    lon0, lat0 = origin
-    x = (lonlat[:, 0] - lon0) * 111_320.0 * np.cos(np.radians(lat0))
-    y = (lonlat[:, 1] - lat0) * 110_574.0
-    return np.column_stack([x, y])
+    """(N, 2) lon/lat → x/y metres in the azimuthal equidistant frame centred on
+    ``origin``: the frame in which geovec draws tile footprints as squares."""
+    from pyproj import Transformer
+
+    from geovec.geo.grid import local_crs
+
+    forward = Transformer.from_crs("EPSG:4326", local_crs(*origin), always_xy=True)
+    return np.column_stack(forward.transform(lonlat[:, 0], lonlat[:, 1]))
 
 
 def _tile_thumbnail(path) -> np.ndarray | None:
