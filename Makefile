@@ -11,7 +11,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,ray]'
+	$(BIN)/pip install --quiet -e '.[test,ray,serve]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -37,7 +37,7 @@ gdal-tools:
 	  || echo "warning: gdal-bin is not installed; the tile-folder tests will be skipped"
 
 bench: $(STAMP)
-	$(BIN)/pip install --quiet -e '.[test,ray,bench]'
+	$(BIN)/pip install --quiet -e '.[test,ray,serve,bench]'
 	$(BIN)/python bench/extract.py
 
 clean:

@@ -56,6 +56,7 @@ _LAZY = {
     "evaluate_pairs": "geovec.analyses.pairs",
     "localize": "geovec.analyses.localize",
     "search": "geovec.analyses.search",
+    "nearest_ground": "geovec.analyses.search",
     "classify": "geovec.analyses.classify",
     "landcover": "geovec.analyses.landcover",
     # learned cross-view heads
@@ -64,6 +65,9 @@ _LAZY = {
     "load_head": "geovec.heads.file",
     "Head": "geovec.heads.file",
     "run_demo": "geovec.demo",
+    # the web explorer (extra: geovec[serve])
+    "serve": "geovec.explorer.server",
+    "create_app": "geovec.explorer.app",
 }
 
 if TYPE_CHECKING:
@@ -73,8 +77,10 @@ if TYPE_CHECKING:
     from geovec.analyses.landcover import landcover
     from geovec.analyses.localize import localize
     from geovec.analyses.pairs import evaluate_pairs
-    from geovec.analyses.search import search
+    from geovec.analyses.search import nearest_ground, search
     from geovec.demo import run_demo
+    from geovec.explorer.app import create_app
+    from geovec.explorer.server import serve
     from geovec.features.extract import FeatureExtractor
     from geovec.geo.aerial import open_source
     from geovec.geo.grid import reference_grid
@@ -104,6 +110,7 @@ __all__ = [  # the lazy names (_LAZY) and the eager ones; tests check they agree
     "__version__",
     "classify",
     "convert_caffemodel",
+    "create_app",
     "cut_aerial",
     "embed",
     "evaluate",
@@ -116,11 +123,13 @@ __all__ = [  # the lazy names (_LAZY) and the eager ones; tests check they agree
     "load_head",
     "load_weights",
     "localize",
+    "nearest_ground",
     "open",
     "open_source",
     "reference_grid",
     "run_demo",
     "search",
+    "serve",
     "synth",
     "train",
 ]

@@ -24,6 +24,7 @@ RANK = {  # a room may import rooms of a lower rank, and itself
     "synthetic": 5,
     "report": 6,
     "demo": 7,
+    "explorer": 7.5,  # the web explorer (geovec serve)
     "cli": 8,
     "__main__": 9,  # python -m geovec
 }

@@ -57,12 +57,17 @@ class LandcoverResult:
     class_accuracy: float | None = None  # nearest-centroid, leave-one-out, component space
     chance: float | None = None
     truth: TrueCover | None = dataclasses.field(default=None, repr=False)
+    origin: tuple[float, float] | None = dataclasses.field(default=None, repr=False)
+    """lon, lat (decimal degrees) of the centre of the azimuthal equidistant frame
+    (:func:`geovec.geo.grid.local_crs`) the image is drawn in."""
+    extent: tuple[float, float, float, float] | None = dataclasses.field(default=None, repr=False)
+    """The image's outer edges in that frame: west, east, south, north (metres)."""
 
     def as_dict(self) -> dict:
         return {
             f.name: getattr(self, f.name)
             for f in dataclasses.fields(self)
-            if f.name not in ("image", "truth")
+            if f.name not in ("image", "truth", "origin", "extent")
         }
 
 
@@ -136,7 +141,8 @@ def landcover(
 
     lon = np.array([m["lon"] for m in rows])
     lat = np.array([m["lat"] for m in rows])
-    to_xy = Transformer.from_crs("EPSG:4326", local_crs(lon.mean(), lat.mean()), always_xy=True)
+    origin = (float(lon.mean()), float(lat.mean()))
+    to_xy = Transformer.from_crs("EPSG:4326", local_crs(*origin), always_xy=True)
     sx, sy = to_xy.transform(lon, lat)
     sites = np.column_stack([sx, sy])
     spacing = np.median(cKDTree(sites).query(sites, 2)[0][:, 1])
@@ -149,6 +155,11 @@ def landcover(
     image = np.clip(image.reshape(len(ys), len(xs), 3), 0, 1)
 
     result = LandcoverResult(str(region), feature, len(rows), [float(r) for r in ratio], image)
+    result.origin = origin
+    half = step / 2
+    result.extent = tuple(
+        float(v) for v in (xs[0] - half, xs[-1] + half, ys[-1] - half, ys[0] + half)
+    )
     if truth:
         classes, colours = read_truth(truth)
         labels = [classes.get(m["id"]) for m in rows]

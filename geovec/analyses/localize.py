@@ -42,6 +42,7 @@ class Localization:
     candidates: int
     scores: np.ndarray = dataclasses.field(repr=False)
     tile_lonlat: np.ndarray = dataclasses.field(repr=False)
+    tile_ids: list = dataclasses.field(default_factory=list, repr=False)
     tile_paths: list = dataclasses.field(default_factory=list, repr=False)
     tile_size_m: np.ndarray | None = dataclasses.field(default=None, repr=False)
     true_lonlat: tuple[float, float] | None = None
@@ -51,7 +52,7 @@ class Localization:
         out = {
             f.name: getattr(self, f.name)
             for f in dataclasses.fields(self)
-            if f.name not in ("scores", "tile_lonlat", "tile_paths", "tile_size_m")
+            if f.name not in ("scores", "tile_lonlat", "tile_ids", "tile_paths", "tile_size_m")
         }
         out["best"] = self.best.to_pylist()
         return out
@@ -158,6 +159,7 @@ def localize(
         candidates=len(d.tile_ids),
         scores=scores,
         tile_lonlat=d.tile_lonlat,
+        tile_ids=d.tile_ids,
         tile_paths=d.tile_paths,
         tile_size_m=d.tile_size_m,
         true_lonlat=true_lonlat,

@@ -18,7 +18,7 @@ from geovec.defaults import DEFAULT_FEATURE, DEFAULT_K
 from geovec.errors import GeovecError
 from geovec.geo.bounds import Bbox, Near, as_bbox, as_near, geodesic_m
 from geovec.store import Store
-from geovec.store.filters import bbox_filter, id_filter
+from geovec.store.filters import bbox_filter, id_filter, quote
 from geovec.store.indexes import nearest_query
 
 
@@ -114,6 +114,61 @@ def search(
             ground.get(r["id"]),
         )
         for r in rows
+    ]
+
+
+@dataclasses.dataclass
+class Neighbour:
+    """A ground image near another in feature space. lon/lat decimal degrees (None for
+    pair-only rows); distance Euclidean, in feature units."""
+
+    id: str
+    distance: float
+    lon: float | None
+    lat: float | None
+    region: str | None
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def nearest_ground(
+    store: Store,
+    feature: str = DEFAULT_FEATURE,
+    *,
+    id: str,
+    k: int = DEFAULT_K,  # noqa: A002
+) -> list[Neighbour]:
+    """The ``k`` ground images nearest to the stored ground image ``id`` by ``feature``
+    (Euclidean, exact), nearest first, the image itself left out.
+
+    >>> [n.id == demo_query for n in nearest_ground(demo_store, "gist", id=demo_query, k=3)]
+    [False, False, False]
+    """
+    if k < 1:
+        raise GeovecError(f"k must be at least 1, got {k}")
+    store.require_feature("ground", feature)
+    rows = store.read("ground", [feature], id_filter([id])).column(feature).to_pylist()
+    if not rows:
+        raise GeovecError(f"no ground image with id {id!r}")
+    if rows[0] is None:
+        raise GeovecError(f"ground image {id!r} lacks {feature}; compute it with geovec extract")
+    columns = ["id", "lon", "lat", "region", "_distance"]
+    query = nearest_query(
+        store,
+        "ground",
+        feature,
+        np.asarray(rows[0], np.float32),
+        k + 1,
+        columns=columns,
+        where=f"id != {quote(id)}",
+        exact=True,
+    )
+    return [
+        Neighbour(
+            r["id"], float(np.sqrt(max(r["_distance"], 0.0))), r["lon"], r["lat"], r["region"]
+        )
+        for r in query.to_arrow().to_pylist()[:k]
     ]
 
 

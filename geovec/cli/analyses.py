@@ -215,6 +215,26 @@ def search_command(
         typer.echo(f"wrote {out}")
 
 
+@command(app, "neighbors")
+def neighbors_command(
+    db: DbArgument,
+    ident: Annotated[str, typer.Argument(metavar="ID", help="A stored ground image's id.")],
+    feature: FeatureOption = DEFAULT_FEATURE,
+    k: Annotated[int, typer.Option(help="Number of nearest ground images.")] = DEFAULT_K,
+    as_json: JsonOption = False,
+) -> None:
+    """The ground images nearest to a stored one by a feature (Euclidean)."""
+    import geovec
+
+    found = geovec.nearest_ground(open_existing(db), feature, id=ident, k=k)
+    if as_json:
+        print_json({"id": ident, "feature": feature, "results": [n.as_dict() for n in found]})
+        return
+    for n in found:
+        where = f"{n.lon:.6f},{n.lat:.6f}" if n.lon is not None else "no position"
+        typer.echo(f"{n.id}  distance {n.distance:.4g}  {where}  {n.region or ''}".rstrip())
+
+
 @command(app, "classify")
 def classify_command(
     db: DbArgument,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+import numpy as np
 from pyproj import Geod
 
 from geovec.errors import GeovecError
@@ -104,3 +105,18 @@ def geodesic_m(lon1, lat1, lon2, lat2):
     """Distance in metres on the WGS84 ellipsoid between lon/lat points (decimal degrees);
     arrays broadcast."""
     return _WGS84.inv(lon1, lat1, lon2, lat2)[2]
+
+
+def square_corners(lon, lat, size_m) -> np.ndarray:
+    """(N, 5, 2) lon/lat rings (decimal degrees; NW, NE, SE, SW, NW) of north-up squares
+    ``size_m`` metres on a side centred on lon/lat in their azimuthal equidistant frames:
+    the footprints of aerial tiles, as :mod:`geovec.geo.sampling` cuts them."""
+    lon, lat, size = np.broadcast_arrays(
+        np.asarray(lon, float), np.asarray(lat, float), np.asarray(size_m, float)
+    )
+    ring = []
+    for azimuth in (-45.0, 45.0, 135.0, -135.0):
+        x, y, _ = _WGS84.fwd(lon, lat, np.full(lon.shape, azimuth), size / math.sqrt(2))
+        ring.append(np.column_stack([x, y]))
+    ring.append(ring[0])
+    return np.stack(ring, axis=1)

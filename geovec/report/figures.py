@@ -64,6 +64,22 @@ def _tile_thumbnail(path) -> np.ndarray | None:
         return None
 
 
+HEATMAP_CMAP = "inferno"
+"""Colour map of a heatmap's scores, brightest for the most similar tile."""
+HEATMAP_ALPHA = 0.6
+"""Opacity of the score field over the aerial imagery."""
+
+
+def heatmap_colours(scores: np.ndarray) -> list[str]:
+    """ "#rrggbb" of each tile's score (distance: lower is better) as the heatmap figure
+    colours it, for drawing the same field elsewhere (the explorer)."""
+    from matplotlib.colors import Normalize, to_hex
+
+    similarity = -np.asarray(scores, float)
+    colours = plt.get_cmap(HEATMAP_CMAP)(Normalize()(similarity))
+    return [to_hex(c) for c in colours]
+
+
 def tile_heatmap(
     lonlat: np.ndarray,
     scores: np.ndarray,
@@ -99,7 +115,7 @@ def tile_heatmap(
     from matplotlib.patches import Rectangle
 
     squares = [Rectangle((x - s / 2, y - s / 2), s, s) for (x, y), s in zip(xy, sizes)]
-    field = PatchCollection(squares, cmap="inferno", alpha=0.6, zorder=2, linewidths=0)
+    field = PatchCollection(squares, cmap=HEATMAP_CMAP, alpha=HEATMAP_ALPHA, zorder=2, linewidths=0)
     field.set_array(-np.asarray(scores, float))
     ax.add_collection(field)
     handles = []

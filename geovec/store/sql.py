@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import importlib
 import itertools
+import json
 import threading
 from pathlib import Path
 
@@ -84,6 +85,53 @@ def check_read_only(query: str, *, select_only: bool = False) -> None:
         raise QueryError(
             f"{kind} statements are refused on the read-only store "
             "(geovec sql --write, or write=True, to change tables)"
+        )
+
+
+SAFE_TABLE_FUNCTIONS = frozenset({"range", "generate_series", "unnest"})
+"""Table functions that make rows without reading anything."""
+
+
+def check_table_references(query: str, tables: set[str]) -> None:
+    """QueryError unless every table ``query`` reads is one of ``tables`` (the store's
+    views) or a name it defines itself (WITH), and every table function is one that reads
+    nothing. For SQL from outside: a sealed database touches no file through DuckDB, but
+    the lance extension reads ``'any/path.lance'`` and ``lance_*`` functions by itself."""
+    with _SHARED_LOCK:
+        text = shared_database(sealed=False).execute("SELECT json_serialize_sql(?)", [query])
+        tree = json.loads(text.fetchone()[0])
+    if tree.get("error"):
+        raise QueryError(tree.get("error_message", "the query cannot be read").splitlines()[0])
+    defined = set()
+    refused = []
+
+    def walk(node):
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+            return
+        if not isinstance(node, dict):
+            return
+        for entry in (node.get("cte_map") or {}).get("map", []):
+            defined.add(str(entry.get("key", "")).lower())
+        kind = node.get("type")
+        if kind == "BASE_TABLE":
+            name = str(node.get("table_name", ""))
+            if node.get("schema_name") or node.get("catalog_name") or name not in tables:
+                refused.append(name)
+        elif kind == "TABLE_FUNCTION":
+            name = str((node.get("function") or {}).get("function_name", "")).lower()
+            if name not in SAFE_TABLE_FUNCTIONS:
+                refused.append(f"{name}(...)")
+        for value in node.values():
+            walk(value)
+
+    walk(tree.get("statements", []))
+    refused = [r for r in refused if r.lower() not in defined]
+    if refused:
+        names = ", ".join(sorted(tables))
+        raise QueryError(
+            f"only the store's tables can be read here ({names}); refused: {', '.join(refused)}"
         )
 
 
