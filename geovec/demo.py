@@ -48,6 +48,7 @@ class DemoResult:
     report: Path
     features: list[str]
     numbers: dict
+    db: Path | None = None  # the store, for ``geovec serve``
 
 
 @dataclasses.dataclass
@@ -246,4 +247,4 @@ def run_demo(
         run.figures["landcover"],
         run.figures["search"][0],
     )
-    return DemoResult(report, run.features, run.numbers)
+    return DemoResult(report, run.features, run.numbers, run.store.path)

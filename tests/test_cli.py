@@ -39,6 +39,7 @@ CONTRACT = {  # DESIGN.md's command line (first wave)
     "train",
     "embed",
     "index",
+    "serve",
 }
 
 
@@ -105,6 +106,8 @@ def library_function(path):
         ("evaluate",): (geovec.evaluate, {}),
         ("localize",): (geovec.localize, {}),
         ("search",): (geovec.search, {}),
+        ("neighbors",): (geovec.nearest_ground, {"ident": "id"}),
+        ("serve",): (geovec.serve, {"db": None, "open_browser": "open_browser"}),
         ("classify",): (geovec.classify, {"feature": "features"}),
         ("landcover",): (geovec.landcover, {}),
         ("demo",): (geovec.run_demo, {"directory": None}),

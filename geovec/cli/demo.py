@@ -26,3 +26,4 @@ def demo_command(
 
     result = geovec.run_demo(directory, say=typer.echo, ground=ground, extent_km=extent_km)
     typer.echo(f"report: {result.report.resolve()}")
+    typer.echo(f"explore it on a map: geovec serve {result.db}")

@@ -52,6 +52,7 @@ class Explorer:
         self.store = store if isinstance(store, Store) else Store(store, create=False)
         self._lock = threading.Lock()
         self._tiles: MapTiles | None = None
+        self._points: tuple[int, pa.Table] | None = None
         self._web_tile = functools.lru_cache(maxsize=2048)(self._render_web_tile)
         self._landcover = functools.lru_cache(maxsize=16)(self._landcover_image)
 
@@ -101,7 +102,9 @@ class Explorer:
     def points(self, bbox: Bbox | None = None, *, offset: int = 0, limit: int = 10_000) -> dict:
         """Ground images with a position inside ``bbox`` as a GeoJSON FeatureCollection
         (properties: id, region, split, isolated, source), ordered by id, ``limit`` from
-        ``offset``; ``total`` counts them all and ``next_offset`` is None on the last page."""
+        ``offset``; ``total`` counts them all and ``next_offset`` is None on the last page.
+        The located images are read once (and again after the ground table changes); a
+        page is a numpy filter of them."""
         if not 1 <= limit <= MAX_PAGE:
             raise RequestError(f"limit must be 1 to {MAX_PAGE}, got {limit}")
         if offset < 0:
@@ -109,9 +112,11 @@ class Explorer:
         if not self.store.has("ground"):
             return _collection([], 0, None)
         w, s, e, n = bbox if bbox is not None else (-180.0, -90.0, 180.0, 90.0)
-        box = {"west": w, "south": s, "east": e, "north": n}
-        total = self.store.query("ground_points_count", **box).column(0)[0].as_py()
-        rows = self.store.query("ground_points", **box, offset=offset, limit=limit)
+        table = self._ground_points()
+        lon, lat = table.column("lon").to_numpy(), table.column("lat").to_numpy()
+        inside = np.flatnonzero((lon >= w) & (lon <= e) & (lat >= s) & (lat <= n))
+        total = len(inside)
+        rows = table.take(inside[offset : offset + limit])
         features = [
             {
                 "type": "Feature",
@@ -123,6 +128,17 @@ class Explorer:
         ]
         after = offset + len(features)
         return _collection(features, total, after if after < total else None)
+
+    def _ground_points(self) -> pa.Table:
+        """Every located ground image (sql/ground_points.sql, all of them, by id), read
+        again only when the ground table has a new version."""
+        version = self.store.table("ground").version
+        with self._lock:
+            if self._points is None or self._points[0] != version:
+                everything = {"west": -180.0, "south": -90.0, "east": 180.0, "north": 90.0}
+                rows = self.store.query("ground_points", **everything, offset=0, limit=2**62)
+                self._points = (version, rows)
+            return self._points[1]
 
     # files ----------------------------------------------------------------------------
 

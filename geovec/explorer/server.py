@@ -62,5 +62,7 @@ def serve(
         server.run()
     except OSError as exc:
         raise GeovecError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
+    except SystemExit:  # uvicorn exits when it cannot bind; its log line says why
+        pass
     if not server.started:
         raise GeovecError(f"cannot serve on {host}:{port} (is the port in use? try --port)")

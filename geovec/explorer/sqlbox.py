@@ -42,7 +42,7 @@ def run_sql_box(store: Store, query: str, *, limit: int = 1000, timeout_s: float
     timer.start()
     try:
         cursor.execute(query)
-        reader = cursor.fetch_record_batch(rows_per_batch=min(limit + 1, 2048))
+        reader = cursor.to_arrow_reader(min(limit + 1, 2048))
         batches, rows = [], 0
         while rows <= limit:  # stream: never more than a batch past the limit
             try:

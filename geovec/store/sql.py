@@ -117,8 +117,9 @@ def check_table_references(query: str, tables: set[str]) -> None:
         kind = node.get("type")
         if kind == "BASE_TABLE":
             name = str(node.get("table_name", ""))
-            if node.get("schema_name") or node.get("catalog_name") or name not in tables:
-                refused.append(name)
+            parts = [node.get("catalog_name"), node.get("schema_name"), name]
+            if len([p for p in parts if p]) > 1 or name not in tables:
+                refused.append(".".join(p for p in parts if p))
         elif kind == "TABLE_FUNCTION":
             name = str((node.get("function") or {}).get("function_name", "")).lower()
             if name not in SAFE_TABLE_FUNCTIONS:

@@ -1,0 +1,195 @@
+"""The explorer's JSON API (Starlette's TestClient) on the tiny world: each answer equals
+what the library gives for the same question."""
+
+from __future__ import annotations
+
+import io
+
+import mercantile
+import numpy as np
+import pytest
+from PIL import Image
+
+import geovec
+
+
+@pytest.fixture(scope="module")
+def info(client):
+    response = client.get("/api/info")
+    assert response.status_code == 200
+    return response.json()
+
+
+@pytest.fixture(scope="module")
+def store(world_db):
+    return geovec.open(world_db, create=False)
+
+
+def isolated_id(client, region=None):
+    features = client.get("/api/points", params={"limit": 5000}).json()["features"]
+    return next(
+        f["id"]
+        for f in features
+        if f["properties"]["isolated"] and region in (None, f["properties"]["region"])
+    )
+
+
+def test_info_names_tables_features_and_regions(info, store):
+    assert info["counts"] == {t: store.count(t) for t in store.tables()}
+    assert info["usable_features"] == ["gist"] and info["default_feature"] == "gist"
+    assert sorted(r["region"] for r in info["regions"]) == sorted(
+        store.sql("select distinct region from ground").fetchall()[i][0] for i in range(2)
+    )
+    assert info["basemap_zoom"] >= 10
+
+
+def test_points_page_through_every_located_photo_once(client, store):
+    seen, offset = [], 0
+    while offset is not None:
+        page = client.get("/api/points", params={"offset": offset, "limit": 37}).json()
+        assert page["type"] == "FeatureCollection" and len(page["features"]) <= 37
+        seen += [f["id"] for f in page["features"]]
+        offset = page["next_offset"]
+    located = store.sql("select id from ground where lon is not null order by id").fetchall()
+    assert seen == [r[0] for r in located]
+
+
+def test_points_bbox_keeps_exactly_the_photos_inside(client, store):
+    lon, lat = store.sql("select median(lon), median(lat) from ground").fetchone()
+    box = (lon - 0.01, lat - 0.01, lon + 0.01, lat + 0.01)
+    page = client.get("/api/points", params={"bbox": ",".join(map(str, box)), "limit": 5000})
+    got = {f["id"] for f in page.json()["features"]}
+    want = store.sql(
+        "select id from ground where lon between ? and ? and lat between ? and ?",
+        [box[0], box[2], box[1], box[3]],
+    ).fetchall()
+    assert got == {r[0] for r in want} and 0 < len(got) < store.count("ground")
+    for f in page.json()["features"]:
+        x, y = f["geometry"]["coordinates"]
+        assert box[0] <= x <= box[2] and box[1] <= y <= box[3]
+
+
+def test_image_sends_the_rows_file_and_thumbnails(client, store):
+    ident, path = store.read("ground", ["id", "path"]).to_pylist()[0].values()
+    response = client.get("/api/image/ground", params={"id": ident})
+    assert response.status_code == 200 and response.content == open(path, "rb").read()
+    thumb = client.get("/api/image/ground", params={"id": ident, "px": 64})
+    assert max(Image.open(io.BytesIO(thumb.content)).size) == 64
+
+
+def test_web_tile_shows_the_map_tile_at_its_place(client, store, info):
+    """A web pixel at a map tile's centre has that tile's centre colour."""
+    row = store.read("map", ["id", "lon", "lat", "path"]).to_pylist()[5]
+    z = info["basemap_zoom"] + 3
+    t = mercantile.tile(row["lon"], row["lat"], z)
+    response = client.get(f"/api/tiles/{z}/{t.x}/{t.y}.png")
+    assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+    web = np.asarray(Image.open(io.BytesIO(response.content)).convert("RGBA"), float)
+    b = mercantile.xy_bounds(t)
+    x, y = mercantile.xy(row["lon"], row["lat"])
+    col = int((x - b.left) / (b.right - b.left) * 256)
+    r = int((b.top - y) / (b.top - b.bottom) * 256)
+    source = np.asarray(Image.open(row["path"]).convert("RGB"), float)
+    h, w = source.shape[:2]
+    centre = source[h // 2 - 2 : h // 2 + 2, w // 2 - 2 : w // 2 + 2].reshape(-1, 3).mean(0)
+    assert web[r, col, 3] == 255
+    assert (
+        np.abs(web[r - 1 : r + 2, col - 1 : col + 2, :3].reshape(-1, 3).mean(0) - centre).max() < 40
+    )
+
+
+def test_web_tile_far_away_is_transparent(client):
+    response = client.get("/api/tiles/14/0/0.png")
+    assert response.status_code == 200
+    assert np.asarray(Image.open(io.BytesIO(response.content)).convert("RGBA"))[..., 3].max() == 0
+
+
+def test_neighbours_are_the_librarys(client, store):
+    ident = isolated_id(client)
+    answer = client.get("/api/neighbors", params={"id": ident, "k": 4}).json()
+    want = geovec.nearest_ground(store, "gist", id=ident, k=4)
+    assert [f["id"] for f in answer["features"]] == [n.id for n in want]
+    assert ident not in [f["id"] for f in answer["features"]]
+    distances = [f["properties"]["distance"] for f in answer["features"]]
+    assert distances == sorted(distances)
+
+
+def test_heatmap_is_localize_with_footprints_and_colours(client, store):
+    ident = isolated_id(client)
+    answer = client.get("/api/heatmap", params={"id": ident}).json()
+    want = geovec.localize(store, "gist", id=ident)
+    tiles = answer["tiles"]["features"]
+    assert answer["true_rank"] == want.true_rank and len(tiles) == want.candidates
+    assert [f["id"] for f in tiles] == want.tile_ids
+    np.testing.assert_allclose([f["properties"]["score"] for f in tiles], want.scores, rtol=1e-6)
+    best = min(tiles, key=lambda f: f["properties"]["score"])
+    assert best["properties"]["rank"] == 1 and best["id"] == answer["best"][0]["id"]
+    ring = np.array(tiles[0]["geometry"]["coordinates"][0])
+    assert ring.shape == (5, 2) and (ring[0] == ring[-1]).all()
+    side = geovec.open(store.path).read("map", ["size_m"]).column(0)[0].as_py()
+    width = geovec.geo.bounds.geodesic_m(*ring[0], *ring[1])
+    assert abs(width - side) < 0.5
+    assert len({f["properties"]["colour"] for f in tiles}) > 10
+
+
+def test_tile_at_and_search_from_it_are_the_librarys(client, store):
+    row = store.read("map", ["id", "lon", "lat", "gist"]).to_pylist()[3]
+    tile = client.get("/api/tile", params={"lon": row["lon"] + 1e-4, "lat": row["lat"]}).json()
+    assert tile["id"] == row["id"]
+    answer = client.get("/api/search", params={"tile": row["id"], "k": 5}).json()
+    want = geovec.search(store, "gist", vector=np.asarray(row["gist"], np.float32), k=5)
+    assert [f["id"] for f in answer["features"]] == [h.id for h in want]
+    assert "overhead_path" not in answer["features"][0]["properties"]
+
+
+def test_landcover_overlay(client, info):
+    region = info["regions"][0]["region"]
+    meta = client.get("/api/landcover", params={"region": region}).json()
+    w, s, e, n = meta["bounds"]
+    box = info["regions"][0]
+    assert w <= box["west"] and e >= box["east"] and s <= box["south"] and n >= box["north"]
+    png = client.get(meta["url"])
+    image = np.asarray(Image.open(io.BytesIO(png.content)).convert("RGBA"))
+    assert png.status_code == 200 and image.shape[1] == 1024
+    assert image[image.shape[0] // 2, 512, 3] == 255 and image[..., :3].std() > 10
+
+
+def test_sql_box_rows_with_lonlat(client, store):
+    answer = client.post(
+        "/api/sql", json={"query": "select id, lon, lat from ground where isolated order by id"}
+    ).json()
+    want = store.sql("select id from ground where isolated order by id").fetchall()
+    assert [r[0] for r in answer["rows"]] == [r[0] for r in want]
+    assert answer["lonlat"] and not answer["truncated"]
+    small = client.post(
+        "/api/sql", json={"query": "select id from ground order by id limit 7", "limit": 5}
+    ).json()
+    assert len(small["rows"]) == 5 and small["truncated"]
+    vectors = client.post("/api/sql", json={"query": "select gist from ground limit 1"}).json()
+    assert vectors["rows"][0][0].endswith("values]")
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "status", "words"),
+    [
+        ("/api/points", {"bbox": "1,2,3"}, 400, "bbox"),
+        ("/api/points", {"bbox": "-200,0,10,10"}, 400, "bbox"),
+        ("/api/points", {"limit": "100000"}, 400, "limit"),
+        ("/api/points", {"offset": "-1"}, 400, "offset"),
+        ("/api/neighbors", {"id": "nope"}, 404, "no ground image"),
+        ("/api/neighbors", {}, 400, "missing parameter 'id'"),
+        ("/api/neighbors", {"id": "x", "feature": "places_fc7"}, 400, "unknown feature"),
+        ("/api/neighbors", {"id": "x", "k": "ten"}, 400, "integer"),
+        ("/api/heatmap", {"id": "x", "neighbors": "0"}, 400, "neighbors"),
+        ("/api/search", {"tile": "nope"}, 404, "no map tile"),
+        ("/api/tile", {"lon": "0", "lat": "0"}, 404, "no map tile covers"),
+        ("/api/tile", {"lon": "nan", "lat": "0"}, 400, "lon"),
+        ("/api/image/secrets", {"id": "x"}, 400, "view"),
+        ("/api/tiles/3/9/0.png", {}, 400, "no web tile"),
+        ("/api/landcover", {"region": "atlantis"}, 400, "atlantis"),
+    ],
+)
+def test_bad_parameters_are_refused_with_a_message(client, path, params, status, words):
+    response = client.get(path, params=params)
+    assert response.status_code == status, response.text
+    assert words in response.json()["error"]
