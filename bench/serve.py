@@ -19,6 +19,7 @@ import http.server
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -34,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 import geovec  # noqa: E402
 from geovec.store.schema import BASE_SCHEMAS, point_wkb  # noqa: E402
-from tests.explorer.conftest import LiveServer  # noqa: E402
+from tests.explorer.conftest import free_port  # noqa: E402
 
 CENTRE = (-79.94, 32.78)
 SPAN_DEG = 0.4  # the photos' square; a viewport is an eighth of it on a side
@@ -79,6 +80,30 @@ def load(port: int, targets: list[str], clients: int) -> tuple[float, float]:
     return len(targets) / elapsed, statistics.quantiles(latencies, n=20)[18] * 1000
 
 
+class Served:
+    """``geovec serve DB`` in its own process (the load generator must not share its GIL)."""
+
+    def __init__(self, db: Path):
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "geovec", "serve", str(db), "--port", str(self.port)],
+            stdout=subprocess.DEVNULL,
+        )
+
+    def __enter__(self):
+        for _ in range(600):
+            try:
+                http.client.HTTPConnection("127.0.0.1", self.port, timeout=2).request("GET", "/")
+                return self
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("geovec serve did not start")
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        self.process.wait(30)
+
+
 def static_server(folder: Path):
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
     handler.log_message = lambda *a: None
@@ -111,7 +136,7 @@ def main() -> None:
         store = geovec.open(tmp / "points")
         fill_points(store, args.points)
         targets = viewports(args.requests)
-        with LiveServer(store.path) as server:
+        with Served(store.path) as server:
             load(server.port, targets[:5], 1)  # warm: extensions, caches
             rate, p95 = load(server.port, targets, args.clients)
             con = http.client.HTTPConnection("127.0.0.1", server.port)
@@ -137,7 +162,7 @@ def main() -> None:
         ids = small.sql("select id from ground where isolated order by id").fetchall()
         ids = [r[0] for r in ids]
         heat_targets = [f"/api/heatmap?id={ids[i % len(ids)]}" for i in range(args.requests // 4)]
-        with LiveServer(small.path) as server:
+        with Served(small.path) as server:
             load(server.port, heat_targets[:3], 1)
             heat_rate, heat_p95 = load(server.port, heat_targets, args.clients)
         t0 = time.perf_counter()

@@ -65,11 +65,12 @@ def _jsonable(value):
 
 
 class JSON(JSONResponse):
-    """JSON that also writes numpy numbers, dates and decimals; NaN as null."""
+    """JSON that also writes numpy numbers, dates and decimals (never NaN: not JSON)."""
 
     def render(self, content) -> bytes:
-        text = json.dumps(content, default=_jsonable, allow_nan=True, separators=(",", ":"))
-        return text.replace("NaN", "null").encode()
+        return json.dumps(
+            content, default=_jsonable, allow_nan=False, separators=(",", ":")
+        ).encode()
 
 
 def _error(status: int, message: str) -> JSON:
