@@ -12,6 +12,7 @@ PNG bytes). No HTTP here: :mod:`geovec.explorer.app` maps requests onto these me
 from __future__ import annotations
 
 import functools
+import json
 import threading
 from pathlib import Path
 from urllib.parse import urlencode
@@ -34,6 +35,8 @@ from geovec.store import Store
 from geovec.store.filters import id_filter
 
 VIEWS = ("ground", "overhead", "map")
+POINT_PROPERTIES = ("id", "region", "split", "isolated", "source")
+"""What each point of /api/points carries besides its position."""
 MAX_PAGE = 50_000
 """Most points in one page of /api/points."""
 LANDCOVER_PX = 1024
@@ -52,7 +55,7 @@ class Explorer:
         self.store = store if isinstance(store, Store) else Store(store, create=False)
         self._lock = threading.Lock()
         self._tiles: MapTiles | None = None
-        self._points: tuple[int, pa.Table] | None = None
+        self._points: tuple[int, tuple] | None = None
         self._web_tile = functools.lru_cache(maxsize=2048)(self._render_web_tile)
         self._landcover = functools.lru_cache(maxsize=16)(self._landcover_image)
 
@@ -102,42 +105,54 @@ class Explorer:
     def points(self, bbox: Bbox | None = None, *, offset: int = 0, limit: int = 10_000) -> dict:
         """Ground images with a position inside ``bbox`` as a GeoJSON FeatureCollection
         (properties: id, region, split, isolated, source), ordered by id, ``limit`` from
-        ``offset``; ``total`` counts them all and ``next_offset`` is None on the last page.
-        The located images are read once (and again after the ground table changes); a
-        page is a numpy filter of them."""
+        ``offset``; ``total`` counts them all and ``next_offset`` is None on the last page."""
+        return json.loads(self.points_geojson(bbox, offset=offset, limit=limit))
+
+    def points_geojson(
+        self, bbox: Bbox | None = None, *, offset: int = 0, limit: int = 10_000
+    ) -> bytes:
+        """:meth:`points` as GeoJSON text. The located images are read once (again after
+        the ground table changes) with each one's Feature written out; a page is a numpy
+        filter of their positions and a join of their Features."""
         if not 1 <= limit <= MAX_PAGE:
             raise RequestError(f"limit must be 1 to {MAX_PAGE}, got {limit}")
         if offset < 0:
             raise RequestError(f"offset must be 0 or more, got {offset}")
-        if not self.store.has("ground"):
-            return _collection([], 0, None)
+        lon, lat, features = self._ground_points()
         w, s, e, n = bbox if bbox is not None else (-180.0, -90.0, 180.0, 90.0)
-        table = self._ground_points()
-        lon, lat = table.column("lon").to_numpy(), table.column("lat").to_numpy()
         inside = np.flatnonzero((lon >= w) & (lon <= e) & (lat >= s) & (lat <= n))
-        total = len(inside)
-        rows = table.take(inside[offset : offset + limit])
-        features = [
-            {
-                "type": "Feature",
-                "id": r["id"],
-                "geometry": {"type": "Point", "coordinates": [r["lon"], r["lat"]]},
-                "properties": {k: r[k] for k in ("id", "region", "split", "isolated", "source")},
-            }
-            for r in rows.to_pylist()
-        ]
-        after = offset + len(features)
-        return _collection(features, total, after if after < total else None)
+        page = inside[offset : offset + limit]
+        after = offset + len(page)
+        tail = {"total": len(inside), "next_offset": after if after < len(inside) else None}
+        body = ",".join(features[i] for i in page)
+        return (f'{{"type":"FeatureCollection","features":[{body}],{json.dumps(tail)[1:]}').encode()
 
-    def _ground_points(self) -> pa.Table:
-        """Every located ground image (sql/ground_points.sql, all of them, by id), read
-        again only when the ground table has a new version."""
+    def _ground_points(self) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """lon, lat and the GeoJSON Feature text of every located ground image
+        (sql/ground_points.sql, all of them, by id), read again only when the ground
+        table has a new version."""
+        if not self.store.has("ground"):
+            return np.zeros(0), np.zeros(0), []
         version = self.store.table("ground").version
         with self._lock:
             if self._points is None or self._points[0] != version:
                 everything = {"west": -180.0, "south": -90.0, "east": 180.0, "north": 90.0}
                 rows = self.store.query("ground_points", **everything, offset=0, limit=2**62)
-                self._points = (version, rows)
+                features = [
+                    json.dumps(
+                        {
+                            "type": "Feature",
+                            "id": r["id"],
+                            "geometry": {"type": "Point", "coordinates": [r["lon"], r["lat"]]},
+                            "properties": {k: r[k] for k in POINT_PROPERTIES},
+                        },
+                        separators=(",", ":"),
+                    )
+                    for r in rows.to_pylist()
+                ]
+                lon = rows.column("lon").to_numpy(zero_copy_only=False)
+                lat = rows.column("lat").to_numpy(zero_copy_only=False)
+                self._points = (version, (lon, lat, features))
             return self._points[1]
 
     # files ----------------------------------------------------------------------------

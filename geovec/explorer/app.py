@@ -119,13 +119,12 @@ def create_app(store, *, allowed_hosts: list[str] | None = None) -> Starlette:
 
     def points(request: Request):
         q = request.query_params
-        return JSON(
-            explorer.points(
-                checked.bbox(q),
-                offset=checked.integer(q, "offset", 0, 0, 2**62),
-                limit=checked.integer(q, "limit", 10_000, 1, MAX_PAGE),
-            )
+        body = explorer.points_geojson(
+            checked.bbox(q),
+            offset=checked.integer(q, "offset", 0, 0, 2**62),
+            limit=checked.integer(q, "limit", 10_000, 1, MAX_PAGE),
         )
+        return Response(body, media_type="application/geo+json")
 
     def image(request: Request):
         q = request.query_params
