@@ -92,10 +92,12 @@ def tile_pixel_lonlat(z: int, x: int, y: int, edges: np.ndarray):
     b = mercantile.xy_bounds(x, y, z)
     mx = b.left + (b.right - b.left) * edges / TILE_PX
     my = b.top - (b.top - b.bottom) * edges / TILE_PX
-    gx, gy = np.meshgrid(mx, my)
-    lon = np.degrees(gx / 6378137.0)
-    lat = np.degrees(2 * np.arctan(np.exp(gy / 6378137.0)) - np.pi / 2)
-    return lon, lat
+    return _lonlat(*np.meshgrid(mx, my))
+
+
+def _lonlat(mx: np.ndarray, my: np.ndarray):
+    """lon/lat (decimal degrees) of Web Mercator metres (EPSG:3857), arrays."""
+    return np.degrees(mx / 6378137.0), np.degrees(2 * np.arctan(np.exp(my / 6378137.0)) - np.pi / 2)
 
 
 def _square_pixels(lon, lat, centre_lon, centre_lat, size_m, px):
@@ -213,9 +215,7 @@ def warp_to_web_mercator(
     ex = np.linspace(0, width, cells + 1).round().astype(int)
     ey = np.linspace(0, height, cells + 1).round().astype(int)
     gx, gy = np.meshgrid(x0 + (x1 - x0) * ex / width, y0 - (y0 - y1) * ey / height)
-    lon = np.degrees(gx / 6378137.0)
-    lat = np.degrees(2 * np.arctan(np.exp(gy / 6378137.0)) - np.pi / 2)
-    col, row = to_source(lon, lat)
+    col, row = to_source(*_lonlat(gx, gy))
     mesh = _mesh(col, row, ex, ey)
     source = Image.fromarray(image)
     if source.mode != "RGBA":
