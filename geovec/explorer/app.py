@@ -33,6 +33,7 @@ from geovec.explorer import requests as checked
 from geovec.explorer.answers import MAX_PAGE, Explorer
 from geovec.explorer.requests import NotFound, RequestError
 from geovec.explorer.sqlbox import MAX_QUERY_CHARS, MAX_ROWS
+from geovec.geo.webtiles import TILE_PX, png_bytes
 
 STATIC = Path(__file__).parent / "static"
 MAX_QUERY_STRING = 8_192
@@ -179,21 +180,16 @@ def create_app(store, *, allowed_hosts: list[str] | None = None) -> Starlette:
             )
         )
 
-    def landcover(request: Request):
+    def region_and_feature(request: Request):
         q = request.query_params
-        region, feature = (
-            checked.text(q, "region", required=False),
-            checked.text(q, "feature", required=False),
-        )
-        return JSON(explorer.landcover(region, feature))
+        return checked.text(q, "region", required=False), checked.text(q, "feature", required=False)
+
+    def landcover(request: Request):
+        return JSON(explorer.landcover(*region_and_feature(request)))
 
     def landcover_png(request: Request):
-        q = request.query_params
-        region, feature = (
-            checked.text(q, "region", required=False),
-            checked.text(q, "feature", required=False),
-        )
-        return Response(explorer.landcover_png(region, feature), media_type="image/png")
+        png = explorer.landcover_png(*region_and_feature(request))
+        return Response(png, media_type="image/png")
 
     async def sql(request: Request):
         from starlette.concurrency import run_in_threadpool
@@ -264,6 +260,4 @@ def _thumbnail(path: Path, px: int) -> bytes:
 def _empty_png() -> bytes:
     from PIL import Image
 
-    out = io.BytesIO()
-    Image.new("RGBA", (256, 256), (0, 0, 0, 0)).save(out, format="PNG")
-    return out.getvalue()
+    return png_bytes(Image.new("RGBA", (TILE_PX, TILE_PX), (0, 0, 0, 0)))
