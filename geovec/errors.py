@@ -63,3 +63,8 @@ class HeadError(GeovecError):
 
 class VectorIndexError(GeovecError):
     """A vector index cannot be built, found or measured."""
+
+
+class NonFiniteFeatureError(StoreError):
+    """A stored feature vector holds NaN or infinity (a store written by an older geovec or
+    by hand): no distance to it means anything."""

@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from geovec import __version__
 from geovec.errors import FeatureMissingError, QueryError, StoreError
+from geovec.store.finite import require_finite
 from geovec.store.queries import run_query
 from geovec.store.schema import BASE_SCHEMAS, FAILURES
 from geovec.store.sql import (
@@ -185,14 +186,21 @@ class Store:
     def vectors(
         self, view: str, feature: str, where: str | None = None
     ) -> tuple[list[str], np.ndarray]:
-        """(ids, (N, D) float32 matrix) of a feature, rows lacking it skipped."""
+        """(ids, (N, D) float32 matrix) of a feature, rows lacking it skipped.
+
+        Raises:
+          NonFiniteFeatureError: a row holds NaN or infinity (every evaluation reads its
+            vectors here, so none ranks against them).
+        """
         self.require_feature(view, feature)
         clause = f"{feature} IS NOT NULL" + (f" AND ({where})" if where else "")
         data = self.read(view, ["id", feature], clause)
         column = data.column(feature).combine_chunks()
         dim = column.type.list_size
         matrix = column.values.to_numpy(zero_copy_only=False).reshape(-1, dim)
-        return data.column("id").to_pylist(), matrix
+        ids = data.column("id").to_pylist()
+        require_finite(ids, matrix, f"{view}.{feature} in {self.path}")
+        return ids, matrix
 
     # writing ------------------------------------------------------------------------
 
