@@ -29,6 +29,58 @@ def test_folder_without_gps_is_a_failure(tmp_path):
     assert records[0].lon == pytest.approx(10.0) and records[0].view == "ground"
 
 
+def gps_jpeg_without(path, *missing: int, refs=None):
+    """A JPEG whose EXIF GPS IFD holds lat 33.87 (S by its ref), lon 151.21 (E), less the
+    tags in ``missing``; ``refs`` overrides the reference tags' values."""
+    from PIL import Image
+
+    from tests.images import noise_image, rational
+
+    exif = Image.Exif()
+    gps = exif.get_ifd(0x8825)
+    gps[1], gps[2] = "S", (rational(33), rational(52), rational(7.68))
+    gps[3], gps[4] = "E", (rational(151), rational(12), rational(33.48))
+    gps.update(refs or {})
+    for tag in missing:
+        del gps[tag]
+    noise_image(0).save(path, exif=exif)
+    return path
+
+
+@pytest.mark.parametrize(
+    "missing,refs,reason",
+    [
+        ((1,), None, "GPSLatitudeRef is missing"),
+        ((3,), None, "GPSLongitudeRef is missing"),
+        ((1, 3), None, "GPSLatitudeRef is missing"),
+        ((), {1: "X"}, "GPSLatitudeRef 'X' is not N or S"),
+    ],
+)
+def test_exif_gps_without_its_hemisphere_is_a_failure(tmp_path, missing, refs, reason):
+    """Never taken as north-east: a failure row (stage location) with the reason."""
+    path = gps_jpeg_without(tmp_path / "photo.jpg", *missing, refs=refs)
+    with pytest.raises(ValueError, match=reason):
+        exif_position(path)
+    records, failures = read_source(tmp_path)
+    assert records == []
+    assert [(f.stage, f.path, f.view) for f in failures] == [("location", str(path), "ground")]
+    assert reason in failures[0].error
+
+
+def test_exif_gps_with_its_references_reads_both_signs(tmp_path):
+    path = gps_jpeg_without(tmp_path / "photo.jpg")
+    lon, lat = exif_position(path)
+    assert lon == pytest.approx(151.2093) and lat == pytest.approx(-33.8688)
+
+
+def test_unreadable_image_in_a_folder_is_a_decode_failure(tmp_path):
+    (tmp_path / "notes.jpg").write_text("no GPS here: not an image")
+    _, failures = read_source(tmp_path)
+    assert [(f.stage, f.error) for f in failures] == [
+        ("decode", "cannot read the image (UnidentifiedImageError)")
+    ]
+
+
 def rows(tmp_path):
     write_images(tmp_path / "sub", 3)
     return [
