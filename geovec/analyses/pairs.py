@@ -9,7 +9,8 @@ overhead feature (both in one space: a learned embedding, or one network's layer
 train``);
 ``knn-average`` by the paper's rule: the mean overhead feature of the query's K nearest
 ground images of the training split. Ranks follow the community's rule (candidates
-strictly closer than the true one); top-1 % counts rank < max(1, N // 100); the hit rate
+strictly closer than the true one); top-1 % counts rank < max(1, N // 100) (the rule of
+:mod:`geovec.analyses.metrics`, the community's); the hit rate
 (VIGOR) counts queries whose true aerial is beaten by none but its semi-positives. Memory
 stays bounded by the blocked scan (:mod:`geovec.analyses.knn`), never the full matrix.
 """

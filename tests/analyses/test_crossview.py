@@ -17,8 +17,9 @@ def test_evaluate_known_answer(tmp_path):
     assert result.recall["1"] == 0.5 and result.recall["5"] == 1.0  # ranks 0 and 1
     assert result.top_1_percent == 0.5
     assert result.chance_top_1_percent == 0.25  # rank < 1 of 4 candidates
-    # ranks 0 and 1 of 4: localised from 25 % and 50 % of candidates on
-    assert result.area_under_curve == pytest.approx((76 + 51) / 2 / 101)
+    # ranks 0 and 1 of 4: localised from 1 % (the first max(1, floor(4 p / 100)) = 1
+    # candidate) and from 50 % (2 candidates) on
+    assert result.area_under_curve == pytest.approx((100 + 51) / 2 / 101)
     # the rows behind the aggregates: q1 predicts [1, 0] (tile t1, its own), q2 [3, 0]
     assert result.ranks.schema == RANK_SCHEMA
     assert sorted(result.ranks.to_pylist(), key=lambda r: r["query_id"]) == [

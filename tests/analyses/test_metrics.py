@@ -13,3 +13,25 @@ def test_curve_top1_and_recall():
     assert top_one_percent(ranks, 100) == pytest.approx(0.4)
     assert top_one_percent(np.array([0, 1, 3, 4, 9]), 400) == pytest.approx(0.6)  # rank < 4
     assert recall_at(ranks) == {"1": 0.4, "5": 0.6, "10": 0.6}
+
+
+@pytest.mark.parametrize("n", [1, 7, 50, 99, 100, 101, 250, 1000, 12345])
+def test_curve_at_one_percent_is_top_one_percent(n):
+    """One rule: the curve at 1 % counts the same queries as top-1 %, the first
+    max(1, N // 100) candidates, also below 100 candidates (where "(rank + 1) / N <= 1 %"
+    counted none)."""
+    ranks = np.random.default_rng(n).integers(0, n, 400)
+    ranks[:50] = 0  # some true tiles first
+    curve = dict(map(tuple, localisation_curve(ranks, n)))
+    assert (
+        curve[1.0] == top_one_percent(ranks, n) == pytest.approx(np.mean(ranks < max(1, n // 100)))
+    )
+    assert curve[0.0] == 0.0 and curve[100.0] == 1.0
+
+
+def test_curve_with_a_candidate_count_per_query():
+    ranks = np.array([0, 0, 1, 2])
+    counts = np.array([40, 200, 200, 300])  # top-1 %: the first 1, 2, 2, 3
+    curve = dict(map(tuple, localisation_curve(ranks, counts)))
+    assert curve[1.0] == top_one_percent(ranks, counts) == 1.0
+    assert curve[2.0] == 1.0 and curve[0.0] == 0.0
