@@ -56,3 +56,8 @@ def indoor_mask(prob: np.ndarray, labels: list[str] | None) -> np.ndarray:
         raise GeovecError(f"expected (N, {len(labels)}) probabilities, got {prob.shape}")
     io = np.array([category_io(name) == INDOOR for name in labels])
     return io[prob.argmax(axis=1)]
+
+
+def top_categories(prob: np.ndarray, labels: list[str]) -> list[str]:
+    """The top-1 Places category name of each (N, len(labels)) probability row."""
+    return [labels[i] for i in np.asarray(prob).argmax(axis=1)]

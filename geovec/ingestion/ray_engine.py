@@ -31,7 +31,13 @@ from pathlib import Path
 import numpy as np
 
 from geovec.errors import GeovecError
-from geovec.ingestion.records import PREPARE_ERRORS, Failure, Record, failure_stage
+from geovec.ingestion.records import (
+    PREPARE_ERRORS,
+    Failure,
+    Record,
+    failure_reason,
+    failure_stage,
+)
 from geovec.progress import ProgressReporter
 
 OBJECT_STORE_BYTES = 512 * 1024**2
@@ -108,7 +114,8 @@ def in_ray_session(func):
 
 def _prepare(batch: dict, needs_crop: bool, needs_gist: bool) -> dict:
     """Ray task: decode and preprocess a batch of paths as the local engine does; a failed
-    image keeps its row with its error (stage and message) and zero arrays."""
+    image keeps its row with its stage (never empty: what marks it failed) and error, and
+    zero arrays."""
     from geovec.features.decode import load_rgb
     from geovec.features.extract import prepare_image
     from geovec.features.gist import IMAGE_SIZE
@@ -122,7 +129,7 @@ def _prepare(batch: dict, needs_crop: bool, needs_gist: bool) -> dict:
         try:
             prepared = prepare_image(load_rgb(Path(path)), crop=needs_crop, gist=needs_gist)
         except PREPARE_ERRORS as exc:
-            stages[i], errors[i] = failure_stage(exc), str(exc)
+            stages[i], errors[i] = failure_stage(exc), failure_reason(exc)
             continue
         if needs_crop:
             crops[i] = prepared.crop
@@ -135,6 +142,35 @@ def _prepare(batch: dict, needs_crop: bool, needs_gist: bool) -> dict:
         "stage": np.array(stages, object),
         "error": np.array(errors, object),
     }
+
+
+def _failed(batch: dict) -> np.ndarray:
+    """(N,) bool: the rows of a batch whose preparation failed, by their stage (a failure
+    always has one; its message may be empty)."""
+    return np.array([stage != "" for stage in batch["stage"]], bool)
+
+
+def _hand_over(
+    batch: dict,
+    records: Sequence[Record],
+    features: Sequence[str],
+    write: Callable[[list[Record], dict], None],
+    fail: Callable[[list[Failure]], None],
+) -> tuple[int, int]:
+    """On the driver: the good rows of a finished batch to ``write``, the failed ones (by
+    stage) to ``fail``. Returns (rows written, rows failed)."""
+    bad = _failed(batch)
+    good = np.flatnonzero(~bad)
+    if len(good):
+        chunk = [records[int(i)] for i in batch["index"][good]]
+        write(chunk, {name: batch[name][good] for name in features})
+    failures = [
+        Failure(str(records[int(i)].path), records[int(i)].view, str(stage), str(error))
+        for i, stage, error in zip(batch["index"][bad], batch["stage"][bad], batch["error"][bad])
+    ]
+    if failures:
+        fail(failures)
+    return len(good), len(failures)
 
 
 class _Extract:
@@ -150,7 +186,7 @@ class _Extract:
 
     def __call__(self, batch: dict) -> dict:
         ex = self.extractor
-        ok = np.flatnonzero(batch["error"] == "")
+        ok = np.flatnonzero(~_failed(batch))
         prepared = [
             self.prepared(
                 crop=batch["crop"][i] if ex.needs_crop else None,
@@ -221,20 +257,8 @@ def ray_stream_features(
     )
     done = failed = 0
     for batch in ds.iter_batches(batch_size=chunk_rows, batch_format="numpy"):
-        bad = batch["error"] != ""
-        good = np.flatnonzero(~bad)
-        if len(good):
-            chunk = [records[int(i)] for i in batch["index"][good]]
-            write(chunk, {name: batch[name][good] for name in extractor.features})
-        failures = [
-            Failure(str(records[int(i)].path), records[int(i)].view, str(stage), str(error))
-            for i, stage, error in zip(
-                batch["index"][bad], batch["stage"][bad], batch["error"][bad]
-            )
-        ]
-        if failures:
-            fail(failures)
-        done, failed = done + len(good), failed + len(failures)
+        wrote, bad = _hand_over(batch, records, extractor.features, write, fail)
+        done, failed = done + wrote, failed + bad
         if progress:
             progress.advance(len(batch["index"]))
     return done, failed

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from geovec.errors import GeovecError
 from geovec.features.decode import load_rgb
 from geovec.features.extract import FeatureExtractor, PreparedImage
-from geovec.ingestion.records import PREPARE_ERRORS, Failure, Record, failure_stage
+from geovec.ingestion.records import PREPARE_ERRORS, Failure, Record, prepare_failure, split_finite
 from geovec.progress import ProgressReporter
 
 
@@ -79,9 +79,7 @@ def stream_features(
                 chunk_prepared.append(future.result())
                 chunk_records.append(record)
             except PREPARE_ERRORS as exc:
-                chunk_failures.append(
-                    Failure(str(record.path), record.view, failure_stage(exc), str(exc))
-                )
+                chunk_failures.append(prepare_failure(record, exc))
             if len(chunk_records) + len(chunk_failures) >= chunk_rows:
                 flush()
         flush()
@@ -95,19 +93,36 @@ def stream_into_store(
     store, label, extractor, records, write, workers, chunk_rows, progress, engine="local"
 ):
     """stream_features (or its Ray twin, ``engine="ray"``) with failures recorded in
-    ``store`` and a progress bar ``label``."""
+    ``store`` and a progress bar ``label``. Whatever the engine, rows whose features are
+    not finite are never written: each becomes a failure (stage ``features``)."""
     if engine not in ENGINES:
         raise GeovecError(f"engine must be local or ray, got {engine!r}")
     run = stream_features
     if engine == "ray":
         from geovec.ingestion.ray_engine import ray_stream_features as run
+
+    def fail(failures: list[Failure]) -> None:
+        store.record_failures([f.row() for f in failures])
+
+    refused = 0
+
+    def write_finite(chunk: list[Record], values: dict) -> None:
+        nonlocal refused
+        chunk, values, failures = split_finite(chunk, values)
+        if failures:
+            fail(failures)
+            refused += len(failures)
+        if chunk:
+            write(chunk, values)
+
     with ProgressReporter(label, len(records), enabled=progress) as bar:
-        return run(
+        done, failed = run(
             extractor,
             records,
-            write,
-            lambda fs: store.record_failures([f.row() for f in fs]),
+            write_finite,
+            fail,
             workers=workers,
             chunk_rows=chunk_rows,
             progress=bar,
         )
+    return done - refused, failed + refused
