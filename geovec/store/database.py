@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,9 +19,12 @@ from typing import TYPE_CHECKING
 import lancedb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from geovec import __version__
 from geovec.errors import FeatureMissingError, QueryError, StoreError
+from geovec.store.commits import commit
+from geovec.store.filters import id_filter
 from geovec.store.finite import require_finite
 from geovec.store.queries import run_query
 from geovec.store.schema import BASE_SCHEMAS, FAILURES
@@ -32,6 +36,7 @@ from geovec.store.sql import (
     new_database,
     new_schema,
     schema_cursor,
+    shared_database,
 )
 
 if TYPE_CHECKING:
@@ -40,7 +45,11 @@ if TYPE_CHECKING:
 
 class Store:
     """An opened geovec database (a LanceDB directory). Use :func:`geovec.open`, best as a
-    context manager."""
+    context manager.
+
+    One Store may be shared by threads (the explorer's pool does): its DuckDB schema and
+    views are made under a lock, and every write takes the store's commit lock
+    (:mod:`geovec.store.commits`), which other processes writing the store take too."""
 
     def __init__(self, path: str | Path, *, create: bool = True):
         self.path = Path(path)
@@ -55,6 +64,8 @@ class Store:
         self._views: dict[bool, set[str]] = {False: set(), True: set()}
         self._finalizers: dict[bool, weakref.finalize] = {}
         self._writer: duckdb.DuckDBPyConnection | None = None  # opened by sql(write=True)
+        self._databases: dict[bool, object] = {}  # the shared database each schema is in
+        self._lock = threading.RLock()  # guards the five fields above
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{t}={self.count(t)}" for t in self.tables())
@@ -70,14 +81,15 @@ class Store:
         """Drop the store's DuckDB schema (its views and scratch tables: relations from
         :meth:`sql` end with them) and close its writing database. The store stays usable:
         the next query makes a new schema."""
-        for sealed, schema in self._schemas.items():
-            self._finalizers[sealed].detach()
-            drop_schema(schema, sealed)
-        if self._writer is not None:
-            self._writer.close()
-        self._writer = None
-        self._schemas, self._finalizers = {}, {}
-        self._views = {False: set(), True: set()}
+        with self._lock:
+            for sealed, schema in self._schemas.items():
+                self._finalizers[sealed].detach()
+                drop_schema(schema, sealed)
+            if self._writer is not None:
+                self._writer.close()
+            self._writer = None
+            self._schemas, self._finalizers, self._databases = {}, {}, {}
+            self._views = {False: set(), True: set()}
 
     # tables -------------------------------------------------------------------------
 
@@ -122,7 +134,11 @@ class Store:
 
     def set_field_metadata(self, view: str, field: str, metadata: dict[str, str]) -> None:
         """Set the metadata of a column of ``view`` (one commit)."""
-        self.table(view).update_field_metadata({"path": field, "metadata": metadata})
+        commit(
+            self.path,
+            f"setting the metadata of {view}.{field}",
+            lambda: self.table(view).update_field_metadata({"path": field, "metadata": metadata}),
+        )
 
     def provenance(self, view: str, feature: str) -> dict[str, str]:
         """How ``feature`` of ``view`` was computed (weights, sha256, preprocessing)."""
@@ -130,7 +146,11 @@ class Store:
         return json.loads((field.metadata or {}).get(b"geovec", b"{}"))
 
     def ensure_features(self, view: str, fields: list[pa.Field]) -> None:
-        """Add feature columns that ``view`` lacks (all null until filled)."""
+        """Add feature columns that ``view`` lacks (all null until filled); writers that
+        ask for the same column at once add it once."""
+        commit(self.path, f"adding columns to {view}", lambda: self._ensure_features(view, fields))
+
+    def _ensure_features(self, view: str, fields: list[pa.Field]) -> None:
         if not self.has(view):  # one commit: readers never see the table without them
             schema = pa.schema([*BASE_SCHEMAS[view], *fields])
             self.db.create_table(
@@ -204,8 +224,14 @@ class Store:
 
     # writing ------------------------------------------------------------------------
 
-    def append(self, view: str, rows: pa.Table) -> None:
-        """Append rows (one Lance commit: all of them or none after a crash)."""
+    def append(self, view: str, rows: pa.Table) -> int:
+        """Append rows (one Lance commit: all of them or none after a crash), leaving out
+        those whose id the table holds already (another ingest stored them first): each
+        id is stored once, however many processes write it at the same time. Returns the
+        rows written."""
+        return commit(self.path, f"appending to {view}", lambda: self._append(view, rows))
+
+    def _append(self, view: str, rows: pa.Table) -> int:
         table = self.table(view, create=True)
         try:
             columns = [
@@ -214,18 +240,28 @@ class Store:
                 else pa.nulls(rows.num_rows, f.type)  # a column these rows do not set
                 for f in table.schema
             ]
-            table.add(pa.Table.from_arrays(columns, schema=table.schema))
+            data = pa.Table.from_arrays(columns, schema=table.schema)
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
             raise StoreError(
                 f"{self.path}: rows do not fit the {view} table ({str(exc).splitlines()[0]}); "
                 "a store made by an older geovec needs positions on every row: ingest "
                 "pair-only datasets into a new store"
             ) from None
+        if "id" in data.column_names and data.num_rows:
+            present = _present_ids(table, data.column("id"))
+            if len(present):
+                data = data.filter(pc.invert(pc.is_in(data.column("id"), value_set=present)))
+        if data.num_rows:
+            table.add(data)
+        return data.num_rows
 
     def record_failures(self, failures: list[dict]) -> None:
-        """Append failure rows (path, view, stage, error); ones already recorded are skipped."""
-        if not failures:
-            return
+        """Append failure rows (path, view, stage, error); ones already recorded are skipped
+        (by any writer of the store)."""
+        if failures:
+            commit(self.path, "recording failures", lambda: self._record_failures(failures))
+
+    def _record_failures(self, failures: list[dict]) -> None:
         known = set()
         if self.has(FAILURES):
             old = self.read(FAILURES, ["path", "view", "stage", "error"])
@@ -241,8 +277,13 @@ class Store:
             self.append(FAILURES, pa.Table.from_pylist(fresh, schema=BASE_SCHEMAS[FAILURES]))
 
     def update_columns(self, view: str, rows: pa.Table) -> None:
-        """Set columns of existing rows, matched by id (one commit)."""
-        self.table(view).merge_insert("id").when_matched_update_all().execute(rows)
+        """Set columns of existing rows, matched by id (one commit). Rows appended by
+        another writer meanwhile are kept and left as they are."""
+        commit(
+            self.path,
+            f"updating {view}",
+            lambda: self.table(view).merge_insert("id").when_matched_update_all().execute(rows),
+        )
 
     # SQL ----------------------------------------------------------------------------
 
@@ -250,22 +291,39 @@ class Store:
         """A DuckDB cursor that sees every table by name (views over the Lance tables, with
         ``geom`` a GEOMETRY), reading them as they are now. Its database (extensions and
         settings) is the process's, loaded once; its views, made once, are this store's.
-        ``sealed``: on the database that can touch no file (for SQL from outside)."""
-        if sealed not in self._schemas:
-            schema = self._schemas[sealed] = new_schema(sealed)
-            self._finalizers[sealed] = weakref.finalize(self, drop_schema, schema, sealed)
-        schema, made = self._schemas[sealed], self._views[sealed]
-        for name in self.tables():
-            if name not in made:
-                create_view(schema, self.path, name, sealed)
-                made.add(name)
-        return schema_cursor(schema, sealed)
+        ``sealed``: on the database that can touch no file (for SQL from outside).
+
+        Safe from any thread: the schema and views are made under the store's lock, a
+        table that appears later gets its view at the next call, and a schema whose
+        shared database was replaced (reopened after a fatal error) is made again. Each
+        cursor reads each table at one version (the lance extension keeps, per
+        connection, the version it opened first), so one query reading ``ground`` twice
+        sees one version of it."""
+        names = self.tables()
+        with self._lock:
+            database = shared_database(sealed)
+            if sealed in self._schemas and self._databases.get(sealed) is not database:
+                self._finalizers.pop(sealed).detach()  # its database is gone, and it with it
+                del self._schemas[sealed]
+            if sealed not in self._schemas:
+                schema = self._schemas[sealed] = new_schema(sealed)
+                self._finalizers[sealed] = weakref.finalize(self, drop_schema, schema, sealed)
+                self._databases[sealed] = database
+                self._views[sealed] = set()
+            schema, made = self._schemas[sealed], self._views[sealed]
+            for name in names:
+                if name not in made:
+                    create_view(schema, self.path, name, sealed)
+                    made.add(name)
+            return schema_cursor(schema, sealed)
 
     def _write_cursor(self) -> duckdb.DuckDBPyConnection:
-        if self._writer is None:
-            self._writer = new_database()
-            attach_for_writing(self._writer, self.path)
-        cursor = self._writer.cursor()
+        with self._lock:
+            if self._writer is None:
+                writer = new_database()
+                attach_for_writing(writer, self.path)
+                self._writer = writer
+            cursor = self._writer.cursor()
         cursor.execute("USE geo")
         return cursor
 
@@ -319,6 +377,18 @@ class Store:
     def query(self, name: str, **params) -> pa.Table:
         """Run the named query sql/<name>.sql with its $parameters bound."""
         return run_query(self.cursor(), name, **params)
+
+
+def _present_ids(table, ids: pa.ChunkedArray) -> pa.Array:
+    """Those of ``ids`` that ``table`` holds already (a filter on the id column for a
+    chunk, the whole column for a big batch)."""
+    wanted = pc.unique(ids.combine_chunks()).drop_null()
+    if len(wanted) <= 4096:
+        query = table.search().where(id_filter(wanted.to_pylist()), prefilter=True)
+    else:
+        query = table.search()
+    found = query.select(["id"]).limit(None).to_arrow().column("id").combine_chunks()
+    return pc.filter(found, pc.is_in(found, value_set=wanted)).cast(pa.string())
 
 
 def _query_error(exc: Exception, write: bool) -> QueryError:
