@@ -22,14 +22,21 @@ import pyarrow as pa
 from geovec import DEFAULT_BATCH_SIZE
 from geovec.errors import GeovecError
 from geovec.features.extract import FeatureExtractor
-from geovec.features.indoor import indoor_mask
+from geovec.features.indoor import indoor_mask, top_categories
 from geovec.features.names import default_features, parse_features
 from geovec.ingestion.ray_engine import in_ray_session
-from geovec.ingestion.records import Record
+from geovec.ingestion.records import Failure, Record
 from geovec.ingestion.sources import read_source
 from geovec.ingestion.stream import stream_into_store
 from geovec.store import Store
-from geovec.store.schema import BASE_SCHEMAS, VIEWS, feature_field, point_wkb, vectors_to_arrow
+from geovec.store.schema import (
+    BASE_SCHEMAS,
+    FAILURES,
+    VIEWS,
+    feature_field,
+    point_wkb,
+    vectors_to_arrow,
+)
 
 
 @dataclasses.dataclass
@@ -50,13 +57,39 @@ class IngestSummary:
     def line(self, verb: str = "ingested") -> str:
         dropped = f", dropped {self.indoor} indoor" if self.indoor else ""
         return (
-            f"{verb} {self.ingested}{dropped}, skipped {self.skipped} already present, failed "
+            f"{verb} {self.ingested}{dropped}, skipped {self.skipped} done before, failed "
             f"{self.failed} ({', '.join(self.features)}; {self.seconds:.1f} s, "
             f"{self.images_per_second:.1f} images/s)"
         )
 
 
 PLACES_PROB = "places_prob"
+INDOOR_STAGE = "indoor"
+"""The stage of a ground image that ``--outdoor-only`` dropped (a row of ``failures``)."""
+
+
+def _dropped_indoor(store: Store) -> set[tuple[str, str]]:
+    """(path, view) of the images an earlier ``--outdoor-only`` run dropped: the same
+    image and network give the same scene, so a resume need not decode them again."""
+    if not store.has(FAILURES):
+        return set()
+    rows = store.read(FAILURES, ["path", "view"], f"stage = '{INDOOR_STAGE}'")
+    return set(zip(rows.column("path").to_pylist(), rows.column("view").to_pylist()))
+
+
+def _indoor_failures(chunk: Sequence[Record], indoor: np.ndarray, prob, labels) -> list[Failure]:
+    """A failure row (stage ``indoor``, the scene in the reason) per dropped image."""
+    picked = np.flatnonzero(indoor)
+    scenes = top_categories(prob[picked], labels) if len(picked) else []
+    return [
+        Failure(
+            str(chunk[i].path),
+            chunk[i].view,
+            INDOOR_STAGE,
+            f"Places205 top-1 scene {scene} is indoor (dropped by --outdoor-only)",
+        )
+        for i, scene in zip(picked, scenes)
+    ]
 
 
 def _rows(view: str, records: Sequence[Record], features: dict) -> pa.Table:
@@ -114,7 +147,8 @@ def ingest(
       chunk_rows: rows per Lance commit (default 4 batches).
       progress: show a rich progress bar with images/s on stderr.
       outdoor_only: drop ground images whose Places205 top-1 scene is indoor (needs
-        converted Places205 weights with category names).
+        converted Places205 weights with category names); each drop is a ``failures`` row
+        (stage ``indoor``), and a resume with ``outdoor_only`` skips those images.
       engine: "local" (threads and one jitted model in this process) or "ray" (Ray Data
         tasks and an actor pool: :mod:`geovec.ingestion.ray_engine`); the same rows.
       ray_address: the Ray cluster to join (default: start a local one).
@@ -136,7 +170,12 @@ def ingest(
     records, failures = read_source(source, view)
     store.record_failures([f.row() for f in failures])
     existing = {v: store.ids(v) for v in VIEWS}
-    todo = [r for r in records if r.id not in existing[r.view]]
+    dropped_before = _dropped_indoor(store) if outdoor_only else set()
+    todo = [
+        r
+        for r in records
+        if r.id not in existing[r.view] and (str(r.path), r.view) not in dropped_before
+    ]
     fields = [feature_field(s.name, s.dim, extractor.provenance(s.name)) for s in wanted]
     for v in sorted({r.view for r in todo}):
         store.ensure_features(v, fields)
@@ -149,6 +188,8 @@ def ingest(
             is_ground = np.array([r.view == "ground" for r in chunk])
             indoor = indoor_mask(values[PLACES_PROB], labels) & is_ground
             dropped += int(indoor.sum())
+            drops = _indoor_failures(chunk, indoor, values[PLACES_PROB], labels)
+            store.record_failures([f.row() for f in drops])
         for v in VIEWS:
             picked = [i for i, r in enumerate(chunk) if r.view == v and not indoor[i]]
             if picked:

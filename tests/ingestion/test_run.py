@@ -250,6 +250,27 @@ def test_outdoor_only_drops_what_places_calls_indoor(tmp_path, places_with_label
     assert geovec.open(tmp_path / "cli").ids("ground") == store.ids("ground")
 
 
+def test_outdoor_only_records_its_drops_and_a_resume_skips_them(tmp_path, places_with_labels):
+    """Each drop is a failures row (stage indoor, naming the scene); a resume with
+    --outdoor-only decodes none of them again, one without it ingests them."""
+    manifest = simple_manifest(tmp_path, 16)
+    store = geovec.open(tmp_path / "db")
+    first = geovec.ingest(store, manifest, features="gist", batch_size=8, outdoor_only=True)
+    assert 0 < first.indoor < 16
+    dropped = [r for r in store.read("failures").to_pylist() if r["stage"] == "indoor"]
+    assert len(dropped) == first.indoor and first.failed == 0
+    assert all("/k/kitchen" in r["error"] and r["view"] == "ground" for r in dropped)
+    stored = {
+        os.path.basename(p) for p in store.read("ground", ["path"]).column("path").to_pylist()
+    }
+    assert not stored & {os.path.basename(r["path"]) for r in dropped}
+    again = geovec.ingest(store, manifest, features="gist", batch_size=8, outdoor_only=True)
+    assert (again.ingested, again.indoor, again.skipped, again.failed) == (0, 0, 16, 0)
+    assert store.count("failures") == first.indoor  # nothing recorded twice
+    everything = geovec.ingest(store, manifest, features="gist", batch_size=8)
+    assert everything.ingested == first.indoor and store.count("ground") == 16
+
+
 def test_outdoor_only_needs_labelled_places_weights(tmp_path, with_weights):
     manifest = simple_manifest(tmp_path, 2)
     with pytest.raises(GeovecError, match="needs Places205 category names"):
