@@ -60,3 +60,12 @@ def test_localize_refuses_a_nan_query(tmp_path):
     spoil(store, "ground", "q1", [np.nan, np.nan])
     with pytest.raises(NonFiniteFeatureError, match="'q1'"):
         geovec.localize(store, "gist", id="q1", neighbors=1)
+
+
+def test_only_the_vectors_read_are_checked(tmp_path):
+    store = known_store(tmp_path)
+    spoil(store, "ground", "far", [np.nan, 0])
+    ids, matrix = store.vectors("ground", "gist", "id != 'far'")
+    assert "far" not in ids and np.isfinite(matrix).all()
+    with pytest.raises(NonFiniteFeatureError, match="'far'"):
+        store.vectors("ground", "gist")
