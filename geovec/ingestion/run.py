@@ -3,7 +3,9 @@ columns that stored rows lack.
 
 Rows are appended to LanceDB in chunks, each one commit (:mod:`.stream` keeps memory
 bounded), so a run killed at any moment resumes where it stopped: ids already stored are
-skipped, nothing is written twice.
+skipped, nothing is written twice. Ingests into one store at the same time (processes or
+threads) each commit only the ids not stored yet (:meth:`~geovec.store.Store.append`), so
+each image is stored once whoever computes it first.
 
 >>> ingest(demo_store, demo_world.manifest, features=["gist"]).ingested   # all stored already
 0
@@ -180,9 +182,10 @@ def ingest(
     for v in sorted({r.view for r in todo}):
         store.ensure_features(v, fields)
     dropped = 0
+    stored_meanwhile = 0  # rows another ingest of this store wrote after we listed its ids
 
     def write(chunk: list[Record], values: dict) -> None:
-        nonlocal dropped
+        nonlocal dropped, stored_meanwhile
         indoor = np.zeros(len(chunk), bool)
         if outdoor_only:
             is_ground = np.array([r.view == "ground" for r in chunk])
@@ -194,14 +197,15 @@ def ingest(
             picked = [i for i, r in enumerate(chunk) if r.view == v and not indoor[i]]
             if picked:
                 feats = {s.name: values[s.name][picked] for s in wanted}
-                store.append(v, _rows(v, [chunk[i] for i in picked], feats))
+                written = store.append(v, _rows(v, [chunk[i] for i in picked], feats))
+                stored_meanwhile += len(picked) - written
 
     done, failed = stream_into_store(
         store, "ingest", extractor, todo, write, workers, chunk_rows, progress, engine
     )
     return IngestSummary(
-        ingested=done - dropped,
-        skipped=len(records) - len(todo),
+        ingested=done - dropped - stored_meanwhile,
+        skipped=len(records) - len(todo) + stored_meanwhile,
         failed=failed + len(failures),
         features=[s.name for s in wanted],
         seconds=time.perf_counter() - started,
