@@ -1,48 +1,65 @@
 -- isolated_images: which ground images have no other ground image within $radius_m metres
--- (the paper's test set: Charleston, 737 of 6,756 images).
+-- (the paper's test set: Charleston, 737 of 6,756 images). Distances are WGS84 geodesics
+-- (geodesic_m), so the answer is exact anywhere on Earth, whatever the regions: every
+-- located ground image is compared with every other, in one region, in several or in none.
 --
--- Parameters:
+-- Parameters (geovec.geodesy.isolation_cells gives the last three for a radius):
 --   $radius_m  isolation radius in metres
---   $crs       a metric CRS for the region (geovec passes a local azimuthal equidistant
---              proj string centred on the region's images)
---   $region    only ground images of this region (those without a position are left out)
--- Output columns: id, isolated (BOOLEAN), nearest_m (distance to the nearest other image
---   when it was measured: for images alone in their grid cell; NULL for images that share
---   a cell, which are closer than the radius to another image by construction).
+--   $cell_m    side of the bucketing cubes, metres: any two points in one cube are within
+--              the radius (the cube's diagonal, stretched by the geodesic / chord bound, is it)
+--   $cells     cubes to probe on each side of a point so that every point within the
+--              radius is probed (2 for radii up to thousands of kilometres)
+--   $slack     the largest geodesic / chord ratio of two probed points (> 1)
+-- Output columns: id, isolated (BOOLEAN), nearest_m (geodesic metres to the nearest other
+--   image, for images alone in their cube and when that image lies within the probed
+--   cubes' reach; NULL for images that share a cube, which are within the radius of
+--   another image by construction), ordered by id. Images without a position are absent.
 --
--- Speed: points are bucketed into square cells $radius_m / sqrt(2) wide, whose diagonal is
--- the radius, so two images in one cell are never isolated and need no distance. Only
--- images alone in their cell are compared, with the points of the 5 x 5 cells around
--- them (an equi-join on cell keys): the work grows with the number of lonely images, not
--- with the square of the points nor with the number of close pairs.
-WITH metric AS (
-    SELECT id,
-           ST_Transform(ST_Point(lon, lat), 'EPSG:4326', $crs, always_xy := true) AS p
+-- Speed: points go into cubes of their Earth-centred coordinates (ecef_x/y/z). Images
+-- sharing a cube are never isolated and need no distance. Only images alone in their cube
+-- are compared with the points of the cubes around them (an equi-join on cube keys), and
+-- only the candidates whose chord can be the nearest geodesic (chord <= the smallest chord
+-- x $slack) get a geodesic: the work grows with the lonely images, not with the square of
+-- the points nor with the number of close pairs.
+WITH located AS (
+    SELECT id, lon, lat, ecef_x(lon, lat) AS x, ecef_y(lon, lat) AS y, ecef_z(lon, lat) AS z
     FROM ground
-    WHERE region IS NOT DISTINCT FROM $region
-      AND lon IS NOT NULL AND lat IS NOT NULL  -- pair-only images have no position
-), cells AS MATERIALIZED (
-    SELECT id, ST_X(p) AS x, ST_Y(p) AS y,
-           floor(ST_X(p) / ($radius_m / sqrt(2)))::BIGINT AS cx,
-           floor(ST_Y(p) / ($radius_m / sqrt(2)))::BIGINT AS cy
-    FROM metric
-), occupancy AS (
-    SELECT *, count(*) OVER (PARTITION BY cx, cy) AS in_cell FROM cells
+    WHERE lon IS NOT NULL AND lat IS NOT NULL  -- pair-only images have no position
+), cubes AS MATERIALIZED (
+    SELECT *, floor(x / $cell_m)::BIGINT AS cx, floor(y / $cell_m)::BIGINT AS cy,
+           floor(z / $cell_m)::BIGINT AS cz
+    FROM located
+), crowded AS (
+    SELECT cx, cy, cz FROM cubes GROUP BY ALL HAVING count(*) > 1
 ), lonely AS (
-    SELECT id, x, y, cx, cy FROM occupancy WHERE in_cell = 1
+    SELECT * FROM cubes ANTI JOIN crowded USING (cx, cy, cz)
 ), probes AS (
-    SELECT l.id, l.x, l.y, l.cx + dx AS cx, l.cy + dy AS cy
-    FROM lonely AS l, range(-2, 3) AS ox(dx), range(-2, 3) AS oy(dy)
-    WHERE dx <> 0 OR dy <> 0
-), nearest AS (
-    SELECT p.id, min(sqrt((p.x - c.x) ^ 2 + (p.y - c.y) ^ 2)) AS nearest_m
+    SELECT l.*, l.cx + dx AS px, l.cy + dy AS py, l.cz + dz AS pz
+    FROM lonely AS l, range(-$cells, $cells + 1) AS ox(dx),
+         range(-$cells, $cells + 1) AS oy(dy), range(-$cells, $cells + 1) AS oz(dz)
+    WHERE dx <> 0 OR dy <> 0 OR dz <> 0
+), chords AS MATERIALIZED (
+    SELECT p.id, p.lon, p.lat, c.lon AS other_lon, c.lat AS other_lat,
+           sqrt((p.x - c.x) ^ 2 + (p.y - c.y) ^ 2 + (p.z - c.z) ^ 2) AS chord_m
     FROM probes AS p
-    JOIN cells AS c ON p.cx = c.cx AND p.cy = c.cy
-    GROUP BY p.id
+    JOIN cubes AS c ON p.px = c.cx AND p.py = c.cy AND p.pz = c.cz
+), nearest_chord AS (
+    SELECT id, min(chord_m) AS chord_m FROM chords GROUP BY id
+), candidates AS (
+    SELECT c.* FROM chords AS c JOIN nearest_chord AS n USING (id)
+    WHERE c.chord_m <= n.chord_m * $slack
+), nearest AS (
+    SELECT id, min(geodesic_m(lon, lat, other_lon, other_lat)) AS nearest_m
+    FROM candidates
+    GROUP BY id
+), final AS (
+    SELECT c.id,
+           l.id IS NOT NULL AND coalesce(n.nearest_m > $radius_m, true) AS isolated,
+           -- exact when no unprobed point can be nearer: one is more than $cells cubes
+           -- away along an axis, so its chord, and so its geodesic, is longer
+           CASE WHEN n.nearest_m <= $cells * $cell_m THEN n.nearest_m END AS nearest_m
+    FROM cubes AS c
+    LEFT JOIN lonely AS l USING (id)
+    LEFT JOIN nearest AS n USING (id)
 )
-SELECT o.id,
-       o.in_cell = 1 AND coalesce(n.nearest_m > $radius_m, true) AS isolated,
-       CASE WHEN o.in_cell = 1 THEN n.nearest_m END AS nearest_m
-FROM occupancy AS o
-LEFT JOIN nearest AS n USING (id)
-ORDER BY o.id
+SELECT * FROM final ORDER BY id

@@ -13,6 +13,7 @@ RANK = {  # a room may import rooms of a lower rank, and itself
     "defaults": 0,
     "resources": 0,
     "progress": 0,
+    "geodesy": 0.25,  # the one geodesy: distances and footprints (geovec.geodesy)
     "geovec": 0.5,  # the package's own __init__: version, batch size, the lazy public names
     "nets": 1,
     "store": 1,

@@ -12,9 +12,9 @@ import dataclasses
 
 import pyarrow as pa
 
-from geovec.analyses.regions import region_frames
 from geovec.defaults import DEFAULT_RADIUS_M
 from geovec.errors import GeovecError
+from geovec.geodesy import isolation_cells
 from geovec.store import Store
 from geovec.store.queries import run_query
 
@@ -39,12 +39,10 @@ class IsolationResult:
 
 
 def isolation_table(con, radius_m: float) -> pa.Table:
-    """id, isolated, nearest_m for every located ground image, region by region."""
-    parts = [
-        run_query(con, "isolated_images", radius_m=float(radius_m), crs=crs, region=region)
-        for region, crs in region_frames(con)
-    ]
-    return pa.concat_tables(parts)
+    """id, isolated, nearest_m (geodesic metres) for every located ground image, each
+    compared with every other whatever their regions (sql/isolated_images.sql)."""
+    cells = isolation_cells(float(radius_m))
+    return run_query(con, "isolated_images", radius_m=float(radius_m), **cells)
 
 
 def _writes_split(store: Store, ground: pa.Table) -> bool:
@@ -54,7 +52,8 @@ def _writes_split(store: Store, ground: pa.Table) -> bool:
 
 
 def isolate(store: Store, *, radius_m: float = DEFAULT_RADIUS_M) -> IsolationResult:
-    """Mark isolated ground images (no other ground image within ``radius_m`` metres):
+    """Mark isolated ground images (no other ground image within ``radius_m`` metres, by
+    the WGS84 geodesic, in any region):
     ``isolated`` true, and ``split`` ``test`` for them and ``train`` for the others unless
     the images came with a dataset split (kept). Images without a position are left out."""
     if not radius_m > 0:

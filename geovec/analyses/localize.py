@@ -136,7 +136,7 @@ def localize(
     true_tile = None
     if true_lonlat is not None:  # the tile whose footprint contains the photo, as evaluate
         with store.cursor() as con:
-            true_tile = containing_tiles(con, d.region, d.crs, [(label, *true_lonlat)]).get(label)
+            true_tile = containing_tiles(con, [(label, *true_lonlat)], region=d.region).get(label)
     true_idx = d.tile_ids.index(true_tile) if true_tile else 0
     rank, scores = tile_ranks(predicted, tiles, np.array([true_idx]), keep_scores=True)
     scores = scores[0]

@@ -70,7 +70,7 @@ def load_region_data(
                 continue
             rows = [r for r in ground if r["region"] == reg]
             true_tile = containing_tiles(
-                con, reg, crs, [(r["id"], r["lon"], r["lat"]) for r in rows if r["isolated"]]
+                con, [(r["id"], r["lon"], r["lat"]) for r in rows if r["isolated"]], region=reg
             )
             tiles = [m for m in maps if m["region"] == reg and m["id"] in m_at]
             tile_pos = {m["id"]: i for i, m in enumerate(tiles)}

@@ -1,5 +1,6 @@
-"""Per-region facts that several analyses share: each region's metric frame, and which map
-tile's footprint contains a point."""
+"""Per-region facts that several analyses share: each region's metric frame (for figures
+drawn in metres), and which map tile's footprint contains a point (the one geodesy of
+:mod:`geovec.geodesy`, exact anywhere: no region frame is involved)."""
 
 from __future__ import annotations
 
@@ -18,14 +19,24 @@ def region_frames(con: duckdb.DuckDBPyConnection) -> list[tuple[str | None, str]
 
 def containing_tiles(
     con: duckdb.DuckDBPyConnection,
-    region: str | None,
-    crs: str,
     points: list[tuple[str, float, float]],
+    *,
+    region: str | None = None,
+    all_regions: bool = False,
 ) -> dict[str, str]:
-    """{point id: id of the region's map tile whose footprint contains it} for (id, lon,
-    lat) points in decimal degrees; points outside every footprint are left out."""
+    """{point id: id of the map tile whose footprint contains it} for (id, lon, lat) points
+    in decimal degrees, among the tiles of ``region`` (None: tiles without a region) or of
+    every region (``all_regions``); points outside every footprint are left out."""
     if not points:
         return {}
     ids, lons, lats = (list(column) for column in zip(*points))
-    rows = run_query(con, "containing_tiles", region=region, crs=crs, ids=ids, lons=lons, lats=lats)
+    rows = run_query(
+        con,
+        "containing_tiles",
+        region=region,
+        all_regions=all_regions,
+        ids=[str(i) for i in ids],
+        lons=[float(v) for v in lons],
+        lats=[float(v) for v in lats],
+    )
     return dict(zip(rows.column("id").to_pylist(), rows.column("tile_id").to_pylist()))

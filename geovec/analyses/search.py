@@ -16,7 +16,7 @@ import numpy as np
 
 from geovec.defaults import DEFAULT_FEATURE, DEFAULT_K
 from geovec.errors import GeovecError
-from geovec.geo.bounds import Bbox, Near, as_bbox, as_near, geodesic_m
+from geovec.geo.bounds import Bbox, Near, as_bbox, as_near
 from geovec.store import Store
 from geovec.store.filters import bbox_filter, id_filter, quote
 from geovec.store.indexes import nearest_query
@@ -52,9 +52,7 @@ def _nearest_rows(store: Store, vector: np.ndarray, feature: str, k: int, where,
         rows = query.to_arrow().to_pylist()
         if near is None:
             return rows
-        inside = [
-            r for r in rows if geodesic_m(near.lon, near.lat, r["lon"], r["lat"]) <= near.radius_m
-        ]
+        inside = [r for r in rows if near.contains(r["lon"], r["lat"])]
         if len(inside) >= k or len(rows) < limit:
             return inside[:k]
         limit *= 4

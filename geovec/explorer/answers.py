@@ -22,13 +22,15 @@ import pyarrow as pa
 
 from geovec.analyses.landcover import landcover
 from geovec.analyses.localize import localize
+from geovec.analyses.regions import containing_tiles
 from geovec.analyses.search import nearest_ground, search
 from geovec.defaults import DEFAULT_FEATURE, DEFAULT_K, DEFAULT_NEIGHBORS
 from geovec.errors import GeovecError
 from geovec.explorer.files import servable
 from geovec.explorer.requests import NotFound, RequestError
 from geovec.explorer.sqlbox import run_sql_box
-from geovec.geo.bounds import Bbox, square_corners
+from geovec.geodesy import footprint_rings
+from geovec.geo.bounds import Bbox
 from geovec.geo.webtiles import MapTiles, png_bytes, render_web_tile, warp_to_web_mercator
 from geovec.report.figures import HEATMAP_ALPHA, heatmap_colours
 from geovec.store import Store
@@ -191,10 +193,12 @@ class Explorer:
         """The map tile whose footprint holds lon/lat (decimal degrees), as a GeoJSON
         polygon feature with its id, centre and side (metres); NotFound outside them all."""
         tiles = self.map_tiles()
-        i = tiles.containing(lon, lat)
-        if i is None:
+        with self.store.cursor() as con:  # the query evaluate uses, over every region
+            found = containing_tiles(con, [("click", lon, lat)], all_regions=True).get("click")
+        if found is None or found not in tiles.ids:
             raise NotFound(f"no map tile covers {lon:.6f},{lat:.6f}")
-        ring = square_corners(tiles.lon[i], tiles.lat[i], tiles.size_m[i])[0]
+        i = tiles.ids.index(found)
+        ring = footprint_rings(tiles.lon[i], tiles.lat[i], tiles.size_m[i])[0]
         return {
             "type": "Feature",
             "id": tiles.ids[i],
@@ -236,7 +240,7 @@ class Explorer:
         if sizes is None or not np.isfinite(sizes).any():
             raise GeovecError("the map tiles have no size_m; the heatmap needs their footprints")
         sizes = np.where(np.isfinite(sizes), sizes, np.nanmedian(sizes))
-        rings = square_corners(found.tile_lonlat[:, 0], found.tile_lonlat[:, 1], sizes)
+        rings = footprint_rings(found.tile_lonlat[:, 0], found.tile_lonlat[:, 1], sizes)
         ranks = np.empty(len(found.scores), int)
         ranks[np.argsort(found.scores, kind="stable")] = np.arange(1, len(found.scores) + 1)
         ids = found.tile_ids

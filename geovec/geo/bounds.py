@@ -1,12 +1,12 @@
 """Where to look, as named values, longitude first: a bounding box and a circle around a
-point, parsed from text with clear errors, and the great-circle distance.
+point, parsed from text with clear errors. Distances are :mod:`geovec.geodesy`'s.
 
 >>> parse_bbox("-80.0,32.7,-79.9,32.8")
 Bbox(west=-80.0, south=32.7, east=-79.9, north=32.8)
 >>> parse_near("-79.94,32.78,2000")
 Near(lon=-79.94, lat=32.78, radius_m=2000.0)
->>> round(geodesic_m(-79.94, 32.78, -79.94, 32.79))
-1109
+>>> Near(-79.94, 32.78, 2000).contains([-79.94, -79.94], [32.79, 32.80]).tolist()
+[True, False]
 """
 
 from __future__ import annotations
@@ -15,13 +15,12 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from pyproj import Geod
 
 from geovec.errors import GeovecError
+from geovec.geodesy import distance_m
 
 EARTH_RADIUS_M = 6_371_008.8
 """Mean Earth radius in metres (IUGG)."""
-_WGS84 = Geod(ellps="WGS84")
 
 
 class Bbox(NamedTuple):
@@ -40,10 +39,16 @@ class Near(NamedTuple):
     lat: float
     radius_m: float
 
+    def contains(self, lon, lat) -> np.ndarray:
+        """Whether lon/lat points (decimal degrees) lie within the circle: their WGS84
+        geodesic distance to the centre is at most the radius."""
+        return distance_m(self.lon, self.lat, lon, lat) <= self.radius_m
+
     def bbox(self) -> Bbox:
         """A lon/lat box (decimal degrees) that holds the circle: its extent on a sphere,
         widened by 1 % for the ellipsoid, clipped to the globe (every longitude when the
-        circle reaches a pole or the box would cross the antimeridian)."""
+        circle reaches a pole or the box would cross the antimeridian). A prefilter:
+        :meth:`contains` decides."""
         angle = self.radius_m * 1.01 / EARTH_RADIUS_M  # radians of arc
         south = max(-90.0, self.lat - math.degrees(angle))
         north = min(90.0, self.lat + math.degrees(angle))
@@ -99,24 +104,3 @@ def as_near(near) -> Near:
 def parse_near(text: str) -> Near:
     """ "LON,LAT,RADIUS_M" → a checked :class:`Near`."""
     return as_near(str(text))
-
-
-def geodesic_m(lon1, lat1, lon2, lat2):
-    """Distance in metres on the WGS84 ellipsoid between lon/lat points (decimal degrees);
-    arrays broadcast."""
-    return _WGS84.inv(lon1, lat1, lon2, lat2)[2]
-
-
-def square_corners(lon, lat, size_m) -> np.ndarray:
-    """(N, 5, 2) lon/lat rings (decimal degrees; NW, NE, SE, SW, NW) of north-up squares
-    ``size_m`` metres on a side centred on lon/lat in their azimuthal equidistant frames:
-    the footprints of aerial tiles, as :mod:`geovec.geo.sampling` cuts them."""
-    lon, lat, size = np.broadcast_arrays(
-        np.asarray(lon, float), np.asarray(lat, float), np.asarray(size_m, float)
-    )
-    ring = []
-    for azimuth in (-45.0, 45.0, 135.0, -135.0):
-        x, y, _ = _WGS84.fwd(lon, lat, np.full(lon.shape, azimuth), size / math.sqrt(2))
-        ring.append(np.column_stack([x, y]))
-    ring.append(ring[0])
-    return np.stack(ring, axis=1)

@@ -20,11 +20,12 @@ import functools
 
 import numpy as np
 from PIL import Image
-from pyproj import CRS, Geod, Transformer
+from pyproj import CRS, Transformer
+
+from geovec.geodesy import frame_lonlat
 
 CELLS = 8
 """Mesh cells per side of a square."""
-_WGS84 = Geod(ellps="WGS84")
 
 
 @dataclasses.dataclass
@@ -55,13 +56,8 @@ class Square:
         edges = np.unique(np.linspace(0, px, min(CELLS, px) + 1).round().astype(int))
         metres = edges * size_m / px - size_m / 2
         east, north = np.meshgrid(metres, -metres)
-        lons, lats, _ = _WGS84.fwd(
-            np.full(east.shape, lon),
-            np.full(east.shape, lat),
-            np.degrees(np.arctan2(east, north)),
-            np.hypot(east, north),
-        )
-        return cls(np.asarray(lons), np.asarray(lats), edges, px)
+        lons, lats = frame_lonlat(lon, lat, east, north)  # the square's own aeqd frame
+        return cls(lons, lats, edges, px)
 
     def in_crs(self, crs) -> tuple[np.ndarray, np.ndarray]:
         """x, y of the nodes in ``crs``."""

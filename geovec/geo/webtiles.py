@@ -20,7 +20,8 @@ from collections.abc import Callable
 import mercantile
 import numpy as np
 from PIL import Image
-from pyproj import Geod
+
+from geovec.geodesy import frame_offsets_m
 
 TILE_PX = 256
 """Pixels per side of a web tile."""
@@ -29,7 +30,6 @@ MESH_CELLS = 8
 MIN_PIXELS_PER_TILE = 12
 """A map tile is drawn only where it spans at least this many web pixels (coarser zooms
 are drawn by the browser from finer tiles); this bounds the work per web tile."""
-_WGS84 = Geod(ellps="WGS84")
 
 
 @dataclasses.dataclass
@@ -55,19 +55,6 @@ class MapTiles:
             float(self.lon.max()),
             float(self.lat.max()),
         )
-
-    def containing(self, lon: float, lat: float) -> int | None:
-        """Index of the tile whose square holds lon/lat (the nearest such centre), or None."""
-        if not len(self):
-            return None
-        rough = np.hypot((self.lon - lon) * np.cos(np.radians(lat)), self.lat - lat)
-        for i in np.argsort(rough)[:8]:
-            col, row = _square_pixels(
-                np.array([lon]), np.array([lat]), self.lon[i], self.lat[i], self.size_m[i], 1.0
-            )
-            if 0 <= col[0] <= 1 and 0 <= row[0] <= 1:
-                return int(i)
-        return None
 
     def native_zoom(self) -> int:
         """The coarsest zoom at which a typical tile spans ``MIN_PIXELS_PER_TILE`` pixels."""
@@ -103,11 +90,7 @@ def _lonlat(mx: np.ndarray, my: np.ndarray):
 def _square_pixels(lon, lat, centre_lon, centre_lat, size_m, px):
     """Pixel-edge coordinates (col, row) in a north-up ``px`` square of ``size_m`` metres
     centred on (centre_lon, centre_lat), of points lon/lat (its aeqd frame)."""
-    az, _, dist = _WGS84.inv(
-        np.full(lon.shape, centre_lon), np.full(lat.shape, centre_lat), lon, lat
-    )
-    az = np.radians(az)
-    east, north = dist * np.sin(az), dist * np.cos(az)
+    east, north = frame_offsets_m(centre_lon, centre_lat, lon, lat)
     return (east / size_m + 0.5) * px, (0.5 - north / size_m) * px
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import duckdb
 
 from geovec.errors import QueryError
+from geovec.geodesy import register_sql_functions
 from geovec.store.filters import quote
 
 EXTENSION_PACKAGES = ("duckdb_extension_spatial", "duckdb_extension_lance")
@@ -58,6 +59,7 @@ def new_database(*, sealed: bool = False) -> duckdb.DuckDBPyConnection:
     for path in extension_files():
         con.execute(f"LOAD {quote(path)}")
     con.execute("SET GLOBAL geometry_always_xy = true")
+    register_sql_functions(con)  # geodesic_m, in_footprint, ecef_x/y/z: the one geodesy
     if sealed:
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")

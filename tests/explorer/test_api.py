@@ -126,7 +126,7 @@ def test_heatmap_is_localize_with_footprints_and_colours(client, store):
     ring = np.array(tiles[0]["geometry"]["coordinates"][0])
     assert ring.shape == (5, 2) and (ring[0] == ring[-1]).all()
     side = geovec.open(store.path).read("map", ["size_m"]).column(0)[0].as_py()
-    width = geovec.geo.bounds.geodesic_m(*ring[0], *ring[1])
+    width = geovec.geodesy.distance_m(*ring[0], *ring[1])
     assert abs(width - side) < 0.5
     assert len({f["properties"]["colour"] for f in tiles}) > 10
 
@@ -137,8 +137,58 @@ def test_tile_at_and_search_from_it_are_the_librarys(client, store):
     assert tile["id"] == row["id"]
     answer = client.get("/api/search", params={"tile": row["id"], "k": 5}).json()
     want = geovec.search(store, "gist", vector=np.asarray(row["gist"], np.float32), k=5)
-    assert [f["id"] for f in answer["features"]] == [h.id for h in want]
+    assert [f["id"] for f in answer["features"]] == [h.ground_id for h in want]
+    assert [f["properties"]["overhead_id"] for f in answer["features"]] == [h.id for h in want]
     assert "overhead_path" not in answer["features"][0]["properties"]
+
+
+def test_search_answers_the_photos_that_ground_pair_names(tmp_path):
+    """With VIGOR's ids (panorama and satellite ids differ) each point is the photo that
+    names the aerial in ground.pair, at the photo's position; an aerial no photo names is
+    counted, not shown (before, the points were the aerials' ids, which the page then
+    asked for as ground photos)."""
+    from geovec.explorer.answers import Explorer
+    from tests.stores import add_rows
+
+    store = geovec.open(tmp_path / "db")
+    tile = [dict(id="t0", lon=10.0, lat=0.0, size_m=480.0)]
+    add_rows(store, "map", tile, {"gist": np.array([[5, 0]], np.float32)})
+    aerial = [dict(id=f"sat_{i}", lon=10.0 + i, lat=0.0) for i in range(2)]
+    add_rows(store, "overhead", aerial, {"gist": np.array([[0, 0], [5, 0]], np.float32)})
+    ground = [dict(id="pano_a", lon=11.001, lat=0.0, pair="sat_1", region="r")]
+    ground.append(dict(id="sat_0", lon=10.0, lat=0.0, pair="sat_1"))  # shares an id only
+    add_rows(store, "ground", ground, {"gist": np.zeros((2, 2), np.float32)})
+    answer = Explorer(store).search("t0", "gist", k=2)
+    assert [f["id"] for f in answer["features"]] == ["pano_a"] and answer["unpaired"] == 1
+    point = answer["features"][0]
+    assert point["geometry"]["coordinates"] == [11.001, 0.0]
+    assert point["properties"]["overhead_id"] == "sat_1" and point["properties"]["region"] == "r"
+
+
+def test_heatmap_of_a_photo_that_is_not_isolated_leaves_out_its_neighbours(client, store):
+    """Its training images within the isolation radius (250 m, geodesic) are left out of
+    its nearest neighbours, counted in the answer, as an evaluation's test images have
+    none there."""
+    from pyproj import Geod
+
+    rows = store.read("ground", ["id", "lon", "lat", "isolated", "region", "pair"]).to_pylist()
+    train = [r for r in rows if r["isolated"] is False and r["pair"]]
+    lon = np.array([r["lon"] for r in train])
+    lat = np.array([r["lat"] for r in train])
+
+    def near(r):
+        same = np.array([t["region"] == r["region"] and t["id"] != r["id"] for t in train])
+        n = len(train)  # pyproj's WGS84 geodesic, brute force
+        d = Geod(ellps="WGS84").inv(np.full(n, r["lon"]), np.full(n, r["lat"]), lon, lat)[2]
+        return int((same & (d <= 250.0)).sum())
+
+    photo = max(train, key=near)
+    assert near(photo) > 0
+    answer = client.get("/api/heatmap", params={"id": photo["id"]}).json()
+    assert answer["left_out"] == near(photo) and answer["left_out_within_m"] == 250.0
+    assert f"left out {near(photo)} training images within 250 m" in answer["note"]
+    want = geovec.localize(store, "gist", id=photo["id"])
+    assert answer["true_rank"] == want.true_rank and want.left_out == near(photo)
 
 
 def test_landcover_overlay(client, info):

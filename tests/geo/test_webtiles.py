@@ -7,7 +7,7 @@ import mercantile
 import numpy as np
 from PIL import Image
 
-from geovec.geo.bounds import square_corners
+from geovec.geodesy import footprint_rings
 from geovec.geo.webtiles import MapTiles, render_web_tile, warp_to_web_mercator
 
 
@@ -28,7 +28,7 @@ def pixel_of(lon, lat, tile):
 def test_quadrants_land_at_their_places_and_neighbours_meet(tmp_path):
     size = 480.0
     lon0, lat0 = -79.95, 32.78
-    ring = square_corners(lon0, lat0, size)[0]
+    ring = footprint_rings(lon0, lat0, size)[0]
     east_lon = lon0 + (ring[1, 0] - ring[0, 0])  # the next square east, sharing an edge
     red, green, blue, white = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)
     tiles = MapTiles(

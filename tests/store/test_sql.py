@@ -109,7 +109,8 @@ def test_named_queries_bind_exactly_their_parameters(db):
         run_query(new_database(), "no_such_query")
     with geovec.open(db) as store, store.cursor() as con:
         with pytest.raises(
-            QueryError, match=r"isolated_images.sql binds \['crs', 'radius_m', 'region'\]"
+            QueryError,
+            match=r"isolated_images.sql binds \['cell_m', 'cells', 'radius_m', 'slack'\]",
         ):
             run_query(con, "isolated_images", radius_m=250.0)
         assert run_query(con, "regions").column("region").to_pylist() == ["charleston", "sf"]
