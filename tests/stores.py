@@ -51,8 +51,8 @@ def known_store(tmp_path, isolated: bool = True):
         for i, lo in enumerate(lon)
     ]
     train = [(f"a{i}", x, y) for i, (x, y) in enumerate([(10, 1), (20, 3), (30, 5)])]
-    ground = [
-        ({"id": i, "region": "r", "lon": 0.5, "lat": 0.5, "isolated": False}, [x, 0])
+    ground = [  # each paired with the overhead image of its id, as ingest links them
+        ({"id": i, "region": "r", "lon": 0.5, "lat": 0.5, "isolated": False, "pair": i}, [x, 0])
         for i, x, _ in train
     ]
     overhead = [({"id": i, "region": "r", "lon": 0.5, "lat": 0.5}, [y, 0]) for i, _, y in train]

@@ -36,6 +36,7 @@ from geovec.analyses.region_data import RegionData, load_region_data
 from geovec.defaults import DEFAULT_FEATURE, DEFAULT_NEIGHBORS
 from geovec.errors import GeovecError
 from geovec.heads.file import Head
+from geovec.ingestion.links import relink_hint
 from geovec.ingestion.ray_engine import in_ray_session
 from geovec.ingestion.stream import ENGINES
 from geovec.store import Store
@@ -202,7 +203,10 @@ def _evaluate_map(
     ranks = np.concatenate(all_ranks) if all_ranks else np.zeros(0, np.int64)
     counts = np.concatenate(all_n) if all_n else np.zeros(0, np.int64)
     if len(ranks) == 0:
-        raise GeovecError("no isolated query has a feature, a training set and a containing tile")
+        raise GeovecError(
+            "no isolated query has a feature, a training set and a containing tile"
+            + relink_hint(store)
+        )
     curve = localisation_curve(ranks, counts)
     return Evaluation(
         feature=learned.name if learned is not None else g_feature,

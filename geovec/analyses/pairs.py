@@ -1,7 +1,7 @@
 """The cross-view benchmarks' protocol (CVUSA, CVACT, VIGOR), beside the paper's map
 protocol: every ground image of a split is a query, and every overhead image of that split
-(or of none: VIGOR's same-area aerials serve both) a candidate; the query's pair is the
-true one.
+(or of none: VIGOR's same-area aerials serve both) a candidate; the query's pair (the
+overhead image that ``ground.pair`` names, the one link) is the true one.
 
 ``direct`` scores a candidate by the distance between the query's ground feature and its
 overhead feature (both in one space: a learned embedding, or one network's layer);
@@ -29,10 +29,10 @@ from geovec.analyses.metrics import recall_at, top_one_percent
 from geovec.defaults import DEFAULT_NEIGHBORS
 from geovec.errors import GeovecError
 from geovec.heads.file import Head, as_head, check_unseen
+from geovec.ingestion.links import relink_hint
 from geovec.ingestion.ray_engine import in_ray_session
 from geovec.store import Store
 from geovec.store.filters import quote
-from geovec.store.schema import paired_overhead
 
 METHODS = ("direct", "knn-average", "learned")
 PAIR_RANK_SCHEMA = pa.schema(
@@ -135,20 +135,26 @@ def evaluate_pairs(
     rows, query_vectors = _ground(store, g_feature, split)
     if not rows:
         raise GeovecError(f"no ground image of split {split!r} has {g_feature}")
-    usable = [i for i, r in enumerate(rows) if paired_overhead(r) in at]
+    usable = [i for i, r in enumerate(rows) if r["pair"] in at]
     if not usable:
-        raise GeovecError(f"no query of split {split!r} has its aerial among the candidates")
+        raise GeovecError(
+            f"no query of split {split!r} has its aerial (ground.pair) among the candidates"
+            + relink_hint(store)
+        )
     rows = [rows[i] for i in usable]
     queries = take_rows(query_vectors, usable)
-    true_idx = np.array([at[paired_overhead(r)] for r in rows], np.int64)
+    true_idx = np.array([at[r["pair"]] for r in rows], np.int64)
     if method == "knn-average":
         train, train_vectors = _ground(store, g_feature, train_split)
         o_ids, o_vectors = store.vectors("overhead", o_feature)
         o_at = {ident: i for i, ident in enumerate(o_ids)}
-        keep = [i for i, r in enumerate(train) if paired_overhead(r) in o_at]
+        keep = [i for i, r in enumerate(train) if r["pair"] in o_at]
         if len(keep) < 1:
-            raise GeovecError(f"knn-average needs training pairs: split {train_split!r} has none")
-        aerial = take_rows(o_vectors, [o_at[paired_overhead(train[i])] for i in keep])
+            raise GeovecError(
+                f"knn-average needs training pairs: split {train_split!r} has none"
+                + relink_hint(store)
+            )
+        aerial = take_rows(o_vectors, [o_at[train[i]["pair"]] for i in keep])
         predicted = neighbour_mean(queries, take_rows(train_vectors, keep), aerial, neighbors)
     elif learned is not None:
         predicted, candidates = learned.embed_ground(queries), learned.embed_overhead(candidates)

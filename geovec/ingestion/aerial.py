@@ -4,7 +4,10 @@ per reference-grid cell) and the aerial image centred on each ground photo
 
 Writes DIR/<id>.png, DIR/manifest.csv (ready for ``geovec ingest``) and DIR/failures.csv
 (points outside the source, or over no data for more than half of their square); a bad
-point never stops the others.
+point never stops the others. An overhead image takes its point's id, and its manifest row's
+``pair`` names the photo it is centred on (the point's id), so ingesting the manifest sets
+that photo's ``ground.pair``, whichever of the two is ingested first
+(:mod:`geovec.ingestion.links`).
 
 The synthetic world's own map tiles, cut again from its land-cover raster (a PNG with a
 world file and a .prj):
@@ -137,8 +140,8 @@ def cut_aerial(
         (metres) that overrides ``size_m`` for that point.
       out: the folder for the images, manifest.csv and failures.csv.
       size_m: ground size of a square in metres; px: its pixels on a side.
-      view: "map" (reference tiles) or "overhead" (centred on ground photos; their
-        ``pair`` is the point's id).
+      view: "map" (reference tiles) or "overhead" (centred on ground photos: each takes
+        the point's id, and its ``pair`` names the photo, the point's id again).
     """
     if view not in ("map", "overhead"):
         raise GeovecError(f"view must be map or overhead, got {view!r}")

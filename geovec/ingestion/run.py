@@ -26,6 +26,7 @@ from geovec.errors import GeovecError
 from geovec.features.extract import FeatureExtractor
 from geovec.features.indoor import indoor_mask, top_categories
 from geovec.features.names import default_features, parse_features
+from geovec.ingestion.links import link_pairs, overhead_claims
 from geovec.ingestion.ray_engine import in_ray_session
 from geovec.ingestion.records import Failure, Record
 from geovec.ingestion.sources import read_source
@@ -51,6 +52,7 @@ class IngestSummary:
     features: list[str]
     seconds: float
     indoor: int = 0  # ground images dropped by the indoor/outdoor filter
+    linked: int = 0  # ground images whose pair this run set (geovec.ingestion.links)
 
     @property
     def images_per_second(self) -> float:
@@ -58,6 +60,7 @@ class IngestSummary:
 
     def line(self, verb: str = "ingested") -> str:
         dropped = f", dropped {self.indoor} indoor" if self.indoor else ""
+        dropped += f", linked {self.linked} pairs" if self.linked else ""
         return (
             f"{verb} {self.ingested}{dropped}, skipped {self.skipped} done before, failed "
             f"{self.failed} ({', '.join(self.features)}; {self.seconds:.1f} s, "
@@ -203,6 +206,7 @@ def ingest(
     done, failed = stream_into_store(
         store, "ingest", extractor, todo, write, workers, chunk_rows, progress, engine
     )
+    linked = link_pairs(store, overhead_claims(records))  # either view may come first
     return IngestSummary(
         ingested=done - dropped - stored_meanwhile,
         skipped=len(records) - len(todo) + stored_meanwhile,
@@ -210,6 +214,7 @@ def ingest(
         features=[s.name for s in wanted],
         seconds=time.perf_counter() - started,
         indoor=dropped,
+        linked=linked,
     )
 
 

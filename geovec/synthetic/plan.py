@@ -123,6 +123,7 @@ def plan_ground(plan: RegionPlan, name: str, folder: Path, ground: int, rng) -> 
         plan.jobs.append((job, name))
         cls = CLASSES[int(world.cover_at(x, y))]
         for gid, source in members:
+            # pair: on the ground row its aerial's id, on the aerial its photo's (the same)
             located = dict(id=gid, lon=lon, lat=lat, region=name, pair=gid)
             plan.manifest.append(
                 dict(located, path=f"{name}/ground/{gid}.jpg", view="ground", source=source)

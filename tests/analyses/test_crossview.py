@@ -73,3 +73,19 @@ def test_missing_test_set(tmp_path):
         evaluate(store, "gist")
     result = CliRunner().invoke(app, ["evaluate", str(tmp_path / "db"), "--feature", "gist"])
     assert result.exit_code == 1 and "geovec isolate" in result.output
+
+
+def test_training_pairs_are_what_ground_pair_names(tmp_path):
+    """The map protocol's training pairs follow ground.pair alone: training images without
+    a pair give no training set, even where aerials share their ids (before, equal ids
+    paired them), and the error says how such a store gets linked."""
+    from tests.stores import store_from_arrays
+
+    store = known_store(tmp_path)
+    rows = store.read("ground", None).to_pylist()
+    unpaired = [({**r, "pair": None}, r["gist"]) for r in rows]
+    overhead = [(r, r["gist"]) for r in store.read("overhead", None).to_pylist()]
+    tiles = [(r, r["gist"]) for r in store.read("map", None).to_pylist()]
+    old = store_from_arrays(tmp_path / "old", unpaired, overhead, tiles)
+    with pytest.raises(GeovecError, match="a training set.*3 ground images have no pair"):
+        evaluate(old, "gist", neighbors=1)

@@ -89,3 +89,27 @@ def test_cli_search(db, tmp_path):
         ],
     )
     assert bad.exit_code == 1 and "LON,LAT,RADIUS_M" in bad.output
+
+
+def test_a_hit_names_the_photo_whose_pair_it_is_never_one_of_equal_id(tmp_path):
+    """VIGOR's ids: panoramas and satellite images never share ids, ground.pair links them
+    (before, search looked for a ground image of the hit's own id: ground_path always
+    empty). A ground image that merely shares an aerial's id is not its photo."""
+    import numpy as np
+
+    from tests.stores import add_rows
+
+    store = geovec.open(tmp_path / "db")
+    aerial = [dict(id=f"sat_{i}", lon=10.0 + i, lat=0.0) for i in range(2)]
+    add_rows(store, "overhead", aerial, {"f": np.array([[0, 0], [5, 0]], np.float32)})
+    ground = [
+        dict(id="pano_b", lon=11.0, lat=0.0, pair="sat_1", path="/data/pano_b.jpg"),
+        dict(id="pano_a", lon=11.0, lat=0.0, pair="sat_1", path="/data/pano_a.jpg"),
+        dict(id="sat_0", lon=10.0, lat=0.0, pair="sat_1", path="/data/sat_0.jpg"),
+    ]
+    add_rows(store, "ground", ground, {"f": np.zeros((3, 2), np.float32)})
+    hits = search(store, "f", vector=np.array([5, 0], np.float32), k=2)
+    assert [(h.id, h.ground_id, h.ground_path) for h in hits] == [
+        ("sat_1", "pano_a", "/data/pano_a.jpg"),  # the first by id of the three that name it
+        ("sat_0", None, None),  # no ground image names it
+    ]

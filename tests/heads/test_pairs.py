@@ -71,3 +71,15 @@ def test_reader_returns_the_stored_features_in_the_asked_order(tmp_path):
     # pinned: rows appended after the reader opened do not move what it reads
     _near(store)
     np.testing.assert_array_equal(reader.take(positions)[0], want_g)
+
+
+def test_a_pair_is_what_ground_pair_names_never_an_equal_id(tmp_path):
+    """sql/training_pairs.sql joins on ground.pair alone: a ground image without a pair is
+    'no overhead image' even where an aerial shares its id (before, that aerial became
+    its pair)."""
+    store, _, _ = latent_pair_store(tmp_path / "db", pairs=6)
+    row = {"id": "o0", "region": "r", "lon": 0.9, "lat": 0.9, "split": "train"}  # no pair
+    add_rows(store, "ground", [row], {"latent_ground": np.ones((1, 24), np.float32)})
+    pairs = training_pairs(store, "latent_ground", "latent_overhead", "train", 250.0)
+    assert "o0" not in pairs.ground_ids and pairs.excluded["no overhead image"] == 1
+    assert len(pairs) == 6

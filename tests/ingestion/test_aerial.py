@@ -93,6 +93,54 @@ def test_overhead_images_for_ground_positions(ortho, tmp_path):
     assert failures["bad"]["stage"] == "points" and "lon" in failures["bad"]["error"]
 
 
+def _photos(folder):
+    """Two geotagged photos (EXIF GPS) inside the orthophoto: ids p0.jpg and p1.jpg."""
+    from tests.images import write_gps_jpeg
+
+    lon, lat = aerial_files.CENTRE
+    folder.mkdir(parents=True)
+    for i in range(2):
+        write_gps_jpeg(folder / f"p{i}.jpg", lon + i * 1e-3, lat - i * 1e-3, seed=i)
+    return folder
+
+
+def _pairs(db):
+    rows = geovec.open(db).read("ground", ["id", "pair"]).to_pylist()
+    return {r["id"]: r["pair"] for r in rows}
+
+
+def test_own_imagery_pipeline_links_each_photo_to_its_aerial(ortho, tmp_path):
+    """The README's pipeline (photos by EXIF, their positions out with geovec sql, geovec
+    aerial --view overhead, ingest) sets ground.pair of every photo, which search follows:
+    before, pair stayed null and only equal ids linked them."""
+    photos, db = _photos(tmp_path / "photos"), str(tmp_path / "db")
+    assert runner.invoke(app, ["ingest", db, str(photos), "--features", "gist"]).exit_code == 0
+    sql = ["sql", db, "select id, lon, lat, region from ground", "--format", "csv"]
+    points = tmp_path / "points.csv"
+    points.write_text(runner.invoke(app, sql).output)
+    out = tmp_path / "aerial"
+    cut = ["aerial", str(ortho), str(points), "--view", "overhead", "--out", str(out)]
+    assert runner.invoke(app, [*cut, "--size-m", "100", "--px", "32"]).exit_code == 0
+    ingest = runner.invoke(app, ["ingest", db, str(out / "manifest.csv"), "--features", "gist"])
+    assert ingest.exit_code == 0, ingest.output
+    assert _pairs(db) == {"p0.jpg": "p0.jpg", "p1.jpg": "p1.jpg"}
+    assert "linked 2 pairs" in ingest.output
+    hit = geovec.search(geovec.open(db), "gist", image=out / "p1.jpg.png", k=1)[0]
+    assert (hit.id, hit.ground_id) == ("p1.jpg", "p1.jpg")
+    assert hit.ground_path.endswith("p1.jpg")
+
+
+def test_aerials_ingested_before_their_photos_are_linked_too(ortho, tmp_path):
+    lon, lat = aerial_files.CENTRE
+    points = tmp_path / "points.csv"
+    points.write_text(f"id,lon,lat\np0.jpg,{lon},{lat}\np1.jpg,{lon + 1e-3},{lat - 1e-3}\n")
+    summary = cut_aerial(ortho, points, tmp_path / "aerial", size_m=100, px=32, view="overhead")
+    store = geovec.open(tmp_path / "db")
+    geovec.ingest(store, summary.manifest, features="gist")
+    assert geovec.ingest(store, _photos(tmp_path / "photos"), features="gist").linked == 2
+    assert _pairs(tmp_path / "db") == {"p0.jpg": "p0.jpg", "p1.jpg": "p1.jpg"}
+
+
 def test_bad_arguments(ortho, tmp_path):
     with pytest.raises(GeovecError, match="view must be map or overhead"):
         cut_aerial(ortho, tmp_path / "p.csv", tmp_path / "o", view="ground")

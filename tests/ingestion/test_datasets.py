@@ -128,3 +128,17 @@ def test_dataset_arguments(tmp_path):
         import_dataset("cvusa", tmp_path / "nope", tmp_path / "m.parquet")
     with pytest.raises(DatasetError, match="no splits/train-19zl.csv"):
         import_dataset("cvusa", tmp_path, tmp_path / "m.parquet")
+
+
+@pytest.mark.parametrize("name", ["cvusa", "cvact", "vigor"])
+def test_every_ground_image_is_linked_to_its_aerial_by_pair(tmp_path, name):
+    """The one link: each ground row's pair names an aerial of the manifest, and an aerial's
+    pair, where it has one, names a ground image whose pair it is (VIGOR's aerials have
+    none: one is the positive of several panoramas; before, they named themselves)."""
+    root = getattr(dataset_trees, name)(tmp_path / name.upper())
+    ground, overhead = by_view(import_dataset(name, root, tmp_path / "m.parquet").manifest)
+    aerials, of = {o["id"] for o in overhead}, {g["id"]: g["pair"] for g in ground}
+    assert ground and all(g["pair"] in aerials for g in ground)
+    assert all(o["pair"] is None or of[o["pair"]] == o["id"] for o in overhead)
+    if name == "vigor":
+        assert all(o["pair"] is None for o in overhead)

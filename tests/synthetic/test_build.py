@@ -97,6 +97,17 @@ def test_manifest_validates(tiny_world):
     assert {r.region for r in records} == {"charleston", "sanfrancisco"}
 
 
+
+def test_every_ground_image_names_its_aerial_in_pair(tiny_world):
+    """ground.pair, the one link, is filled by the world itself: each ground row names its
+    aerial, and each aerial names the ground image it is centred on."""
+    records, _ = read_source(tiny_world.manifest)
+    ground = {r.id: r for r in records if r.view == "ground"}
+    overhead = {r.id: r for r in records if r.view == "overhead"}
+    assert all(g.pair in overhead for g in ground.values())
+    assert all(ground[o.pair].pair == o.id for o in overhead.values())
+
+
 def test_truth_matches_rendered_content(tiny_world):
     truth = list(csv.DictReader(open(tiny_world.truth)))
     assert {t["landcover"] for t in truth} <= set(CLASSES)

@@ -1,7 +1,9 @@
 """The public cross-view datasets as geovec manifests: CVUSA (:mod:`.cvusa`), CVACT
 (:mod:`.cvact`) and VIGOR (:mod:`.vigor`), read from the folders users already have, in
 the datasets' own layouts, and written as one Parquet manifest of ground and overhead rows
-linked by ``pair`` (:mod:`.manifest`)."""
+linked by ``pair`` (:mod:`.manifest`): every ground row's ``pair`` is the id of its aerial,
+which ingest stores as ``ground.pair``, the one link every analysis follows
+(:mod:`geovec.ingestion.links`)."""
 
 from __future__ import annotations
 

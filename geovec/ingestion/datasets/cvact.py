@@ -74,7 +74,7 @@ def read(root: Path) -> tuple[list[dict], list[Missing]]:
                 region=REGION,
                 split=split,
                 semi_pairs=None,
-                pair=ident,
+                pair=ident,  # both views share the panorama's id: each names the other
             )
             rows.append(dict(id=ident, path=ground, view="ground", **where))
             rows.append(dict(id=ident, path=aerial, view="overhead", **where))

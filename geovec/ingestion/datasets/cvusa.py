@@ -36,13 +36,15 @@ def read(root: Path) -> tuple[list[dict], list[Missing]]:
                 if absent:
                     missing += [Missing(p, f"{name}:{number}") for p in absent]
                     continue
-                pair = Path(aerial).stem
-                rows.append(_row(Path(ground).stem, ground, "ground", split, pair))
-                rows.append(_row(pair, aerial, "overhead", split, None))
+                ground_id, aerial_id = Path(ground).stem, Path(aerial).stem
+                rows.append(_row(ground_id, ground, "ground", split, aerial_id))
+                rows.append(_row(aerial_id, aerial, "overhead", split, ground_id))
     return rows, missing
 
 
-def _row(ident: str, path: str, view: str, split: str, pair: str | None) -> dict:
+def _row(ident: str, path: str, view: str, split: str, pair: str) -> dict:
+    """A manifest row; ``pair`` links the two views (a ground row: its aerial's id; an
+    aerial: its ground image's id, which also lets the row go without a position)."""
     return dict(
         id=ident,
         path=path,
@@ -50,7 +52,7 @@ def _row(ident: str, path: str, view: str, split: str, pair: str | None) -> dict
         lon=None,
         lat=None,
         region=REGION,
-        pair=pair if view == "ground" else ident,
+        pair=pair,
         split=split,
         semi_pairs=None,
     )

@@ -85,7 +85,7 @@ def read(root: Path, cross_area: bool = False) -> tuple[list[dict], list[Missing
                     lon=lon,
                     lat=lat,
                     region=city,
-                    pair=Path(name).stem,
+                    pair=None,  # the panoramas name their aerials (one aerial, many panoramas)
                     split=aerial_split,
                     semi_pairs=None,
                 )
