@@ -22,7 +22,7 @@ WITH pairs AS (
     SELECT g.id AS ground_id, o.id AS overhead_id, g.isolated, g.split,
            coalesce(g.lon, o.lon) AS lon, coalesce(g.lat, o.lat) AS lat
     FROM ground AS g
-    LEFT JOIN overhead AS o ON o.id = coalesce(g.pair, g.id)
+    LEFT JOIN overhead AS o ON o.id = g.pair  -- the one link: ground.pair names its aerial
 ), reasons AS (
     SELECT *,
            CASE WHEN isolated THEN 'isolated'

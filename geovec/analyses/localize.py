@@ -1,6 +1,14 @@
 """Localise one ground image (paper, Figure 10): score every map tile of its region, best
 tiles first, the true tile's rank when the photo's position is known.
 
+The K nearest training images it averages are the evaluation's: for an isolated image, all
+of them (as ``evaluate`` scores it); for any other photo (a stored image that is not
+isolated, or an image file with a position), all but those within the isolation radius of
+its position (WGS84 geodesic), since a test image of ``evaluate`` has none there (that is
+what isolated means): otherwise a photo would be scored with its own neighbours' aerials,
+a flattering rank. ``left_out`` says how many were left out, within ``left_out_within_m``
+metres.
+
 >>> result = localize(demo_store, "gist", id=demo_query)
 >>> result.best.column_names
 ['id', 'lon', 'lat', 'distance']
@@ -19,8 +27,9 @@ import pyarrow as pa
 from geovec.analyses.knn import neighbour_mean, tile_ranks
 from geovec.analyses.region_data import load_region_data
 from geovec.analyses.regions import containing_tiles
-from geovec.defaults import DEFAULT_FEATURE, DEFAULT_NEIGHBORS, DEFAULT_TOP
+from geovec.defaults import DEFAULT_FEATURE, DEFAULT_NEIGHBORS, DEFAULT_RADIUS_M, DEFAULT_TOP
 from geovec.errors import GeovecError
+from geovec.geodesy import distance_m
 from geovec.heads.file import Head, as_head
 from geovec.store import Store
 from geovec.store.filters import id_filter
@@ -31,7 +40,11 @@ class Localization:
     """Tiles ranked for one query. lon/lat in decimal degrees; distance in feature units.
 
     ``best`` is an Arrow table (id, lon, lat, distance) of the best tiles, nearest first;
-    ``scores`` the distance of every tile, in the order of ``tile_lonlat``."""
+    ``scores`` the distance of every tile, in the order of ``tile_lonlat``. ``left_out``:
+    training images within ``left_out_within_m`` metres of the photo's position, left out
+    of its nearest neighbours as the evaluation's are (see the module); None with a learned
+    head, which averages no neighbours. ``left_out_within_m`` is None where nothing is left
+    out by position: an isolated image (none is that close), or an unknown position."""
 
     query: str
     feature: str
@@ -46,27 +59,46 @@ class Localization:
     tile_paths: list = dataclasses.field(default_factory=list, repr=False)
     tile_size_m: np.ndarray | None = dataclasses.field(default=None, repr=False)
     true_lonlat: tuple[float, float] | None = None
+    left_out: int | None = None
+    left_out_within_m: float | None = None
+    isolated: bool | None = None  # the stored image's flag (None: a file, or not isolated yet)
+
+    def note(self) -> str | None:
+        """One line on the neighbours left out, None when there is nothing to say (an
+        isolated image, a learned head)."""
+        if self.left_out is None or (self.left_out_within_m is None and self.isolated):
+            return None
+        if self.left_out_within_m is None:
+            return "position unknown: no training image left out of its nearest neighbours"
+        return (
+            f"left out {self.left_out} training images within {self.left_out_within_m:g} m of "
+            "the photo from its nearest neighbours, as for the isolated images of evaluate"
+        )
 
     def as_dict(self) -> dict:
-        """For JSON: ``best`` as a list of rows, without the per-tile arrays."""
+        """For JSON: ``best`` as a list of rows, without the per-tile arrays; ``note`` the
+        line of :meth:`note`."""
         out = {
             f.name: getattr(self, f.name)
             for f in dataclasses.fields(self)
             if f.name not in ("scores", "tile_lonlat", "tile_ids", "tile_paths", "tile_size_m")
         }
         out["best"] = self.best.to_pylist()
+        out["note"] = self.note()
         return out
 
 
 def _stored_query(store: Store, feature: str, ident: str):
     store.require_feature("ground", feature)
-    rows = store.read("ground", ["id", "region", "lon", "lat", feature], id_filter([ident]))
+    columns = ["id", "region", "lon", "lat", "isolated", feature]
+    rows = store.read("ground", columns, id_filter([ident]))
     if rows.num_rows == 0:
         raise GeovecError(f"no ground image with id {ident!r}")
     row = rows.to_pylist()[0]
     if row[feature] is None:
         raise GeovecError(f"ground image {ident!r} lacks {feature}; compute it with geovec extract")
-    return np.asarray(row[feature], np.float32), row["region"], (row["lon"], row["lat"]), ident
+    vec = np.asarray(row[feature], np.float32)
+    return vec, row["region"], (row["lon"], row["lat"]), ident, row["isolated"]
 
 
 def _image_query(image: Path, feature: str):
@@ -81,7 +113,7 @@ def _image_query(image: Path, feature: str):
         true = exif_position(image)
     except ValueError:
         true = None
-    return vec, None, true, str(image)
+    return vec, None, true, str(image), None
 
 
 def localize(
@@ -94,6 +126,7 @@ def localize(
     region: str | None = None,
     top: int = DEFAULT_TOP,
     head: str | Path | Head | None = None,
+    radius_m: float = DEFAULT_RADIUS_M,
 ) -> Localization:
     """Rank the map tiles for one ground image: an image file (its EXIF GPS position, when
     it has one, gives the true tile) or a stored ground image by ``id``.
@@ -105,7 +138,12 @@ def localize(
       head: score with a learned head (``geovec train``) instead of the paper's kNN
         average: its ground embedding of the photo against its overhead embedding of every
         tile; its ground feature replaces ``feature``.
+      radius_m: the isolation radius (metres, as ``geovec isolate`` used): training images
+        this close to the photo are left out of its nearest neighbours, as the evaluation's
+        test images have none.
     """
+    if not radius_m > 0:
+        raise GeovecError(f"the isolation radius must be positive metres, got {radius_m}")
     if (image is None) == (id is None):
         raise GeovecError("give an image file or the id of a stored ground image (one of them)")
     learned = None
@@ -114,9 +152,9 @@ def localize(
         learned.check_store(store, ("map",) if image is not None else ("ground", "map"))
         feature = learned.ground_feature
     if id is not None:
-        vec, own_region, true_lonlat, label = _stored_query(store, feature, id)
+        vec, own_region, true_lonlat, label, isolated = _stored_query(store, feature, id)
     else:
-        vec, own_region, true_lonlat, label = _image_query(Path(image), feature)
+        vec, own_region, true_lonlat, label, isolated = _image_query(Path(image), feature)
     region = region or own_region
     datasets = load_region_data(
         store, feature, region, learned.overhead_feature if learned is not None else None
@@ -126,10 +164,20 @@ def localize(
         raise GeovecError(f"the store has several regions ({names}): say which region to search")
     d = datasets[0]
     tiles = d.tiles
+    left_out = within_m = None
     if learned is not None:
         predicted, tiles = learned.embed_ground(vec[None]), learned.embed_overhead(tiles)
     else:
-        train = [i for i, t in enumerate(d.train_ids) if t != id]
+        by_position = not isolated and _known(true_lonlat)  # an isolated image has none near
+        near = _near_photo(store, d.train_ids, true_lonlat if by_position else None, radius_m)
+        train = [i for i, t in enumerate(d.train_ids) if t != id and not near[i]]
+        left_out = sum(1 for i, t in enumerate(d.train_ids) if t != id and near[i])
+        within_m = float(radius_m) if by_position else None
+        if left_out and not train:
+            raise GeovecError(
+                f"every training image of region {d.region} lies within {radius_m:g} m of the "
+                "photo: none is left to average (an evaluation would not score it either)"
+            )
         predicted = neighbour_mean(
             vec[None], d.train_ground[train], d.train_aerial[train], neighbors
         )
@@ -163,4 +211,28 @@ def localize(
         tile_paths=d.tile_paths,
         tile_size_m=d.tile_size_m,
         true_lonlat=true_lonlat,
+        left_out=left_out,
+        left_out_within_m=within_m,
+        isolated=isolated,
     )
+
+
+def _known(lonlat) -> bool:
+    return lonlat is not None and None not in lonlat
+
+
+def _near_photo(store: Store, ids: list[str], lonlat, radius_m: float) -> np.ndarray:
+    """Per ground id, whether its position lies within ``radius_m`` metres (geodesic) of
+    ``lonlat``; all False when ``lonlat`` is unknown, False for ids without a position."""
+    if not _known(lonlat) or not ids:
+        return np.zeros(len(ids), bool)
+    rows = store.read("ground", ["id", "lon", "lat"])
+    at = {i: k for k, i in enumerate(rows.column("id").to_pylist())}
+    take = np.array([at[i] for i in ids], np.int64)
+    lon = rows.column("lon").to_numpy(zero_copy_only=False).astype(float)[take]
+    lat = rows.column("lat").to_numpy(zero_copy_only=False).astype(float)[take]
+    located = np.isfinite(lon) & np.isfinite(lat)
+    near = np.zeros(len(ids), bool)
+    if located.any():
+        near[located] = distance_m(lonlat[0], lonlat[1], lon[located], lat[located]) <= radius_m
+    return near

@@ -12,7 +12,6 @@ from geovec.analyses.knn import take_rows
 from geovec.analyses.regions import containing_tiles, region_frames
 from geovec.errors import GeovecError
 from geovec.store import Store
-from geovec.store.schema import paired_overhead
 
 
 @dataclasses.dataclass
@@ -79,10 +78,10 @@ def load_region_data(
                 for r in rows
                 if r["isolated"] and r["id"] in g_at and true_tile.get(r["id"]) in tile_pos
             ]
-            train = [  # training pairs: the ground image and its overhead image (its pair)
-                (r["id"], paired_overhead(r))
+            train = [  # training pairs: the ground image and the overhead image its pair names
+                (r["id"], r["pair"])
                 for r in rows
-                if r["isolated"] is False and r["id"] in g_at and paired_overhead(r) in o_at
+                if r["isolated"] is False and r["id"] in g_at and r["pair"] in o_at
             ]
             out.append(
                 RegionData(

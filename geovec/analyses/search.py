@@ -1,6 +1,7 @@
 """Aerial image-based search (paper, Figure 8): the nearest overhead images to an aerial
 image, by LanceDB vector search (Euclidean), optionally restricted to a bbox or a radius
-(pushed down as a prefilter), and the ground images paired with them.
+(pushed down as a prefilter), and the ground images paired with them: those whose
+``ground.pair`` names the hit (the one link, :mod:`geovec.ingestion.links`).
 
 >>> hits = search(demo_store, "gist", image=demo_aerial, k=3)
 >>> len(hits), hits[0].distance
@@ -24,8 +25,9 @@ from geovec.store.indexes import nearest_query
 
 @dataclasses.dataclass
 class SearchHit:
-    """One nearest overhead image and its paired ground image. lon/lat decimal degrees;
-    distance Euclidean, in feature units."""
+    """One nearest overhead image and its paired ground image (the ground row whose
+    ``pair`` is ``id``; the first by id when several are, None when none is). lon/lat
+    decimal degrees (the overhead image's); distance Euclidean, in feature units."""
 
     id: str
     distance: float
@@ -34,6 +36,7 @@ class SearchHit:
     region: str | None
     overhead_path: str
     ground_path: str | None
+    ground_id: str | None = None
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -97,10 +100,7 @@ def search(
     clauses = [bbox_filter(*b) for b in (box, circle.bbox() if circle else None) if b]
     how = {"exact": exact, "nprobes": nprobes, "refine_factor": refine_factor}
     rows = _nearest_rows(store, vector, feature, k, " AND ".join(clauses) or None, circle, how)
-    ground = {}
-    if rows and store.has("ground"):
-        chosen = store.read("ground", ["id", "path"], id_filter(r["id"] for r in rows))
-        ground = {g["id"]: g["path"] for g in chosen.to_pylist()}
+    ground = _paired_ground(store, [r["id"] for r in rows])
     return [
         SearchHit(
             r["id"],
@@ -109,10 +109,24 @@ def search(
             r["lat"],
             r["region"],
             r["path"],
-            ground.get(r["id"]),
+            ground.get(r["id"], (None, None))[1],
+            ground.get(r["id"], (None, None))[0],
         )
         for r in rows
     ]
+
+
+def _paired_ground(store: Store, overhead_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """{overhead id: (ground id, ground path)} of the ground images whose ``pair`` names
+    them, the first by ground id where several do."""
+    if not overhead_ids or not store.has("ground"):
+        return {}
+    clause = f"pair IN ({', '.join(quote(i) for i in overhead_ids)})"
+    chosen = store.read("ground", ["id", "path", "pair"], clause).to_pylist()
+    out: dict[str, tuple[str, str]] = {}
+    for g in sorted(chosen, key=lambda g: g["id"]):
+        out.setdefault(g["pair"], (g["id"], g["path"]))
+    return out
 
 
 @dataclasses.dataclass

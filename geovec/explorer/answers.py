@@ -29,9 +29,9 @@ from geovec.errors import GeovecError
 from geovec.explorer.files import servable
 from geovec.explorer.requests import NotFound, RequestError
 from geovec.explorer.sqlbox import run_sql_box
-from geovec.geodesy import footprint_rings
 from geovec.geo.bounds import Bbox
 from geovec.geo.webtiles import MapTiles, png_bytes, render_web_tile, warp_to_web_mercator
+from geovec.geodesy import footprint_rings
 from geovec.report.figures import HEATMAP_ALPHA, heatmap_colours
 from geovec.store import Store
 from geovec.store.filters import id_filter
@@ -265,7 +265,10 @@ class Explorer:
 
     def search(self, tile: str, feature: str | None = None, k: int = DEFAULT_K) -> dict:
         """Aerial image-based search (paper, Figure 8) from map tile ``tile``: the ground
-        photos whose paired overhead images are nearest to it by ``feature`` (GeoJSON)."""
+        photos whose paired overhead images (``ground.pair``, as :func:`search` follows it)
+        are nearest to it by ``feature`` (GeoJSON). Each point is the photo (its id and
+        position) with ``overhead_id`` and ``distance``; ``unpaired`` counts the nearest
+        overhead images that no ground photo names, left out."""
         feature = self.feature(feature, "map")
         self.feature(feature, "overhead")
         _check_k(k)
@@ -275,10 +278,29 @@ class Explorer:
         if rows[0][feature] is None:
             raise RequestError(f"map tile {tile!r} lacks {feature}")
         hits = search(self.store, feature, vector=np.asarray(rows[0][feature], np.float32), k=k)
+        paired = [h for h in hits if h.ground_id is not None]
+        where = {}
+        if paired:
+            found = self.store.read(
+                "ground", ["id", "lon", "lat", "region"], id_filter(h.ground_id for h in paired)
+            )
+            where = {r["id"]: r for r in found.to_pylist()}
         points = [
-            _point({k: v for k, v in h.as_dict().items() if not k.endswith("_path")}) for h in hits
+            _point(
+                {
+                    **where[h.ground_id],
+                    "overhead_id": h.id,
+                    "distance": h.distance,
+                }
+            )
+            for h in paired
         ]
-        return {"tile": tile, "feature": feature, **_collection(points, len(points), None)}
+        return {
+            "tile": tile,
+            "feature": feature,
+            **_collection(points, len(points), None),
+            "unpaired": len(hits) - len(paired),
+        }
 
     def landcover(self, region: str | None = None, feature: str | None = None) -> dict:
         """The land-cover image (paper, Figure 7) of ``region`` by ``feature``: where its

@@ -94,6 +94,8 @@ def localization_lines(result: Localization, top: int = 5) -> list[str]:
         lines.append(
             f"true tile {result.true_tile}: rank {result.true_rank} of {result.candidates}"
         )
+    if result.note():
+        lines.append(result.note())
     return lines
 
 

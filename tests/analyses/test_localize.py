@@ -107,3 +107,73 @@ def test_image_file_without_gps_has_no_true_rank(image_store, tmp_path):
     assert result.true_tile is None and result.true_rank is None and result.best.num_rows == 4
     missing = runner.invoke(app, ["localize", str(folder / "db"), str(tmp_path / "nope.jpg")])
     assert missing.exit_code == 1 and "no such image" in missing.output
+
+
+def _neighbour_store(tmp_path, query_isolated: bool):
+    """Four tiles along the equator (features [i, 0]); photo q inside t1 (feature [10, 0]);
+    n, 50 m from q, looks exactly like it and its aerial like t1; f, 5 km away, looks
+    almost like it and its aerial like t3. Every image is paired with the aerial of its id."""
+    from tests.stores import KNOWN_TILES, store_from_arrays
+
+    step = 480 / 111_320
+    tiles = [
+        ({"id": f"t{i}", "region": "r", "lon": i * step, "lat": 0.0, "size_m": 480.0}, v)
+        for i, v in enumerate(KNOWN_TILES)
+    ]
+    q_lon, metre = step, 1 / 111_320
+    where = {"q": q_lon, "n": q_lon + 50 * metre, "f": q_lon + 5000 * metre}
+    looks = {"q": [10, 0], "n": [10, 0], "f": [12, 0]}
+    aerial = {"q": [1, 0], "n": [1, 0], "f": [3, 0]}
+    ground = [
+        (
+            {
+                "id": i,
+                "region": "r",
+                "lon": where[i],
+                "lat": 0.0,
+                "isolated": query_isolated if i == "q" else False,
+                "pair": i,
+            },
+            looks[i],
+        )
+        for i in where
+    ]
+    overhead = [({"id": i, "region": "r", "lon": where[i], "lat": 0.0}, aerial[i]) for i in where]
+    return store_from_arrays(tmp_path / "db", ground, overhead, tiles)
+
+
+def test_a_photo_that_is_not_isolated_is_scored_without_its_neighbours(tmp_path):
+    """Its training images within the isolation radius are left out of its K nearest, as
+    the evaluation's test images have none there; the result says how many and why.
+    (Before, only the photo itself was dropped: n, 50 m away, gave the true tile rank 0.)"""
+    store = _neighbour_store(tmp_path, query_isolated=False)
+    result = localize(store, "gist", id="q", neighbors=1)
+    assert result.true_tile == "t1"
+    assert result.best.column("id")[0].as_py() == "t3"  # f's aerial, not n's
+    assert result.true_rank == 2
+    assert (result.left_out, result.left_out_within_m) == (1, 250.0)
+    assert "left out 1 training images within 250 m" in result.note()
+    with pytest.raises(GeovecError, match="every training image of region r lies within"):
+        localize(store, "gist", id="q", neighbors=1, radius_m=10_000)  # n and f
+    text = runner.invoke(
+        app,
+        ["localize", str(tmp_path / "db"), "--id", "q", "--feature", "gist", "--neighbors", "1"],
+    )
+    assert text.exit_code == 0, text.output
+    assert "left out 1 training images within 250 m" in text.output
+    data = json.loads(
+        runner.invoke(
+            app,
+            ["localize", str(tmp_path / "db"), "--id", "q", "--feature", "gist", "--json"],
+        ).output
+    )
+    assert data["left_out"] == 1 and data["left_out_within_m"] == 250.0 and data["note"]
+
+
+def test_an_isolated_photo_keeps_every_training_image_as_evaluate_does(tmp_path):
+    store = _neighbour_store(tmp_path, query_isolated=True)
+    result = localize(store, "gist", id="q", neighbors=1)
+    assert result.true_rank == 0 and result.best.column("id")[0].as_py() == "t1"
+    assert (result.left_out, result.left_out_within_m, result.note()) == (0, None, None)
+    ranks = geovec.evaluate(store, "gist", neighbors=1).ranks.to_pylist()
+    assert [(r["query_id"], r["rank"]) for r in ranks] == [("q", result.true_rank)]
