@@ -40,6 +40,9 @@ WGS84 = Geod(ellps="WGS84")
 """The ellipsoid every distance is measured on."""
 _A = 6_378_137.0  # semi-major axis, metres
 _E2 = WGS84.es  # first eccentricity squared
+EARTH_MEAN_RADIUS_M = 6_371_008.8
+"""Mean Earth radius in metres (IUGG), for spherical prefilters only: a distance is
+always :func:`distance_m`."""
 MIN_CURVATURE_RADIUS_M = _A * (1 - _E2)
 """The smallest radius of curvature of the WGS84 surface (the meridian's, at the equator),
 metres: no geodesic bends more sharply than a circle of this radius."""

@@ -15,6 +15,7 @@ import pyarrow as pa
 from geovec.defaults import DEFAULT_RADIUS_M
 from geovec.errors import GeovecError
 from geovec.geodesy import isolation_cells
+from geovec.ingestion.links import link_pairs
 from geovec.store import Store
 from geovec.store.queries import run_query
 
@@ -67,6 +68,7 @@ def isolate(store: Store, *, radius_m: float = DEFAULT_RADIUS_M) -> IsolationRes
             "no ground image has a position: isolation needs them (pair-only datasets are "
             "evaluated with the pairs protocol)"
         )
+    link_pairs(store)  # a store of an older geovec, linked by equal ids, gets ground.pair
     with store.cursor() as con:
         table = isolation_table(con, radius_m)
     flags = table.column("isolated").to_pylist()

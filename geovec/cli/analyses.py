@@ -138,6 +138,13 @@ def localize_command(
     top: Annotated[int, typer.Option(help="Best tiles to list.")] = DEFAULT_TOP,
     head: HeadOption = None,
     heatmap: Annotated[Path | None, typer.Option(help="Write the tile-score heatmap PNG.")] = None,
+    radius_m: Annotated[
+        float,
+        typer.Option(
+            help="Isolation radius in metres (as isolate used): a photo that is not isolated "
+            "is scored without its training images within it, as evaluate scores test images."
+        ),
+    ] = DEFAULT_RADIUS_M,
     as_json: JsonOption = False,
 ) -> None:
     """Rank the map tiles for one ground image; best tiles with lon/lat, and a heatmap."""
@@ -154,6 +161,7 @@ def localize_command(
         region=region,
         top=top,
         head=head,
+        radius_m=radius_m,
     )
     if heatmap:
         write_heatmap(result, heatmap)

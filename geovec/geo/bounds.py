@@ -17,10 +17,8 @@ from typing import NamedTuple
 import numpy as np
 
 from geovec.errors import GeovecError
-from geovec.geodesy import distance_m
+from geovec.geodesy import EARTH_MEAN_RADIUS_M, distance_m
 
-EARTH_RADIUS_M = 6_371_008.8
-"""Mean Earth radius in metres (IUGG)."""
 
 
 class Bbox(NamedTuple):
@@ -49,7 +47,7 @@ class Near(NamedTuple):
         widened by 1 % for the ellipsoid, clipped to the globe (every longitude when the
         circle reaches a pole or the box would cross the antimeridian). A prefilter:
         :meth:`contains` decides."""
-        angle = self.radius_m * 1.01 / EARTH_RADIUS_M  # radians of arc
+        angle = self.radius_m * 1.01 / EARTH_MEAN_RADIUS_M  # radians of arc
         south = max(-90.0, self.lat - math.degrees(angle))
         north = min(90.0, self.lat + math.degrees(angle))
         reach = math.sin(angle) / max(math.cos(math.radians(self.lat)), 1e-12)

@@ -69,12 +69,6 @@ BASE_SCHEMAS: dict[str, pa.Schema] = {
 }
 
 
-def paired_overhead(ground_row: dict) -> str:
-    """The id of a ground image's overhead image: its ``pair``, or, where none is set (as
-    in worlds made before pairs were linked), its own id."""
-    return ground_row["pair"] or ground_row["id"]
-
-
 def feature_field(name: str, dim: int, provenance: dict[str, str] | None = None) -> pa.Field:
     """A feature column: fixed-size list of ``dim`` float32, nullable until computed."""
     meta = {"geovec": json.dumps(provenance or {})}

@@ -62,3 +62,18 @@ def test_bad_radius(tmp_path):
     random_ground(tmp_path, n=10)
     result = CliRunner().invoke(app, ["isolate", str(tmp_path / "db"), "--radius-m", "-5"])
     assert result.exit_code == 1 and "positive" in result.output
+
+
+def test_isolate_links_a_store_of_an_older_geovec(tmp_path):
+    """Stores made before ground.pair was the one link paired by equal ids: isolate (the
+    step before every analysis) writes the link down, so the protocols find the pairs."""
+    ground = [
+        ({"id": f"g{i}", "region": "r", "lon": 10 + i / 100, "lat": 0.0}, [0.0]) for i in range(3)
+    ]
+    overhead = [
+        ({"id": f"g{i}", "region": "r", "lon": 10 + i / 100, "lat": 0.0}, [0.0]) for i in range(2)
+    ]
+    store = store_from_arrays(tmp_path / "db", ground, overhead, [])
+    isolate(store, radius_m=250.0)
+    pairs = store.sql("select id, pair from ground order by id").fetchall()
+    assert pairs == [("g0", "g0"), ("g1", "g1"), ("g2", None)]

@@ -142,6 +142,37 @@ def test_tile_at_and_search_from_it_are_the_librarys(client, store):
     assert "overhead_path" not in answer["features"][0]["properties"]
 
 
+def test_tile_at_agrees_with_the_true_tile_at_the_edges(client, store):
+    """A click and the evaluation's true tile are one query: points just inside and just
+    outside the footprints' edges and corners (in each tile's own frame) get the same
+    tile from /api/tile as from containing_tiles, and none where it finds none."""
+    from geovec.analyses.regions import containing_tiles
+    from geovec.geodesy import frame_lonlat
+
+    tiles = store.read("map", ["id", "lon", "lat", "size_m"]).to_pylist()[:6]
+    points = []
+    for t in tiles:
+        half = t["size_m"] / 2
+        for east, north in [
+            (half - 0.05, 0),
+            (half + 0.05, 0),
+            (0, -half + 0.05),
+            (-half - 0.05, half - 0.05),
+            (half - 0.05, half - 0.05),
+        ]:
+            lon, lat = frame_lonlat(t["lon"], t["lat"], east, north)
+            points.append((f"p{len(points)}", float(lon), float(lat)))
+    with store.cursor() as con:
+        truth = containing_tiles(con, points, all_regions=True)
+    assert len(truth) > len(points) / 2
+    for pid, lon, lat in points:
+        answer = client.get("/api/tile", params={"lon": lon, "lat": lat})
+        if pid in truth:
+            assert answer.json()["id"] == truth[pid]
+        else:
+            assert answer.status_code == 404
+
+
 def test_search_answers_the_photos_that_ground_pair_names(tmp_path):
     """With VIGOR's ids (panorama and satellite ids differ) each point is the photo that
     names the aerial in ground.pair, at the photo's position; an aerial no photo names is
