@@ -1,5 +1,6 @@
 """The explorer's SQL box: one read-only SELECT over the store's tables, on the sealed
-database (no file can be read or written), with a row limit and a time limit.
+database (no file can be read or written), with a row limit and a time limit. A query that
+DuckDB fails on fatally gets one line saying so, and the next one runs on a new database.
 
 >>> answer = run_sql_box(demo_store, "select id, lon, lat from ground order by id", limit=2)
 >>> answer["columns"], len(answer["rows"]), answer["truncated"], answer["lonlat"]
@@ -14,7 +15,7 @@ import pyarrow as pa
 
 from geovec.errors import QueryError
 from geovec.store import Store
-from geovec.store.sql import check_read_only, check_table_references
+from geovec.store.sql import check_read_only, check_table_references, failure_line
 
 MAX_QUERY_CHARS = 20_000
 """Longest query text the box accepts."""
@@ -53,7 +54,7 @@ def run_sql_box(store: Store, query: str, *, limit: int = 1000, timeout_s: float
             rows += batch.num_rows
         table = pa.Table.from_batches(batches, schema=reader.schema)
     except Exception as exc:  # noqa: BLE001 - DuckDB's interrupt and runtime errors
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = failure_line(exc, sealed=True)  # after a fatal error: a new database first
         if "interrupt" in first.lower():
             first = f"the query ran longer than {timeout_s:g} s and was stopped"
         raise QueryError(first) from None

@@ -29,10 +29,12 @@ from geovec.store.finite import require_finite
 from geovec.store.queries import run_query
 from geovec.store.schema import BASE_SCHEMAS, FAILURES
 from geovec.store.sql import (
+    FATAL_ERRORS,
     attach_for_writing,
     check_read_only,
     create_view,
     drop_schema,
+    failure_line,
     new_database,
     new_schema,
     schema_cursor,
@@ -350,11 +352,17 @@ class Store:
 
         if not write:
             check_read_only(query)
-        cursor = self._write_cursor() if write else self.cursor(sealed=sealed)
+        try:
+            cursor = self._write_cursor() if write else self.cursor(sealed=sealed)
+        except FATAL_ERRORS:  # a writing database that an earlier fatal error invalidated
+            if not write:
+                raise
+            self._drop_writer()
+            cursor = self._write_cursor()
         try:
             return cursor.sql(query, params=params or None)
         except duckdb.Error as exc:
-            raise _query_error(exc, write) from exc
+            raise self._query_error(exc, write, sealed) from exc
 
     def sql_table(
         self,
@@ -365,14 +373,40 @@ class Store:
         sealed: bool = False,
     ):
         """:meth:`sql`, run to the end now: an Arrow table (empty for a statement that
-        returns no rows). Every DuckDB error, at binding or while running, is a QueryError."""
+        returns no rows). Every DuckDB error, at binding or while running, is a QueryError;
+        after a fatal one (DuckDB invalidates its database then) the database is replaced
+        before it is raised, so the next query works."""
         import duckdb
 
+        relation = self.sql(query, params, write=write, sealed=sealed)
         try:
-            relation = self.sql(query, params, write=write, sealed=sealed)
             return relation.to_arrow_table() if relation is not None else pa.table({})
         except duckdb.Error as exc:
-            raise _query_error(exc, write) from exc
+            raise self._query_error(exc, write, sealed) from exc
+
+    def _query_error(self, exc: Exception, write: bool, sealed: bool) -> QueryError:
+        """The one-line QueryError for a DuckDB error of :meth:`sql`; a fatal one replaces
+        the database it invalidated first (the shared one, or this store's writer)."""
+        if write and isinstance(exc, FATAL_ERRORS):
+            self._drop_writer()
+        first = failure_line(exc, None if write else sealed)
+        lowered = first.lower()
+        if not write and any(w in lowered for w in ("read-only", "view", "base table")):
+            first += " (the store is read-only here; pass write=True to change tables)"
+        return QueryError(first)
+
+    def _drop_writer(self) -> None:
+        """Forget the writing database (a fatal error invalidated it); the next
+        ``sql(write=True)`` opens a new one."""
+        import duckdb
+
+        with self._lock:
+            writer, self._writer = self._writer, None
+        if writer is not None:
+            try:
+                writer.close()
+            except duckdb.Error:
+                pass
 
     def query(self, name: str, **params) -> pa.Table:
         """Run the named query sql/<name>.sql with its $parameters bound."""
@@ -389,13 +423,6 @@ def _present_ids(table, ids: pa.ChunkedArray) -> pa.Array:
         query = table.search()
     found = query.select(["id"]).limit(None).to_arrow().column("id").combine_chunks()
     return pc.filter(found, pc.is_in(found, value_set=wanted)).cast(pa.string())
-
-
-def _query_error(exc: Exception, write: bool) -> QueryError:
-    first = str(exc).strip().splitlines()[0]
-    if not write and any(w in first.lower() for w in ("read-only", "view", "base table")):
-        first += " (the store is read-only here; pass write=True to change tables)"
-    return QueryError(first)
 
 
 def open(path: str | Path, *, create: bool = True) -> Store:  # noqa: A001 - mirrors lancedb

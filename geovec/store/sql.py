@@ -7,6 +7,19 @@ process keeps one DuckDB database (:func:`shared_database`) and loads them once.
 on a fresh cursor that uses that schema: cursors share the extensions, the settings and
 the views, and each one reads the Lance tables as they are now (a connection keeps the
 table versions it first read).
+
+Two guards keep every answer right (issue 18):
+
+- The lance extension's scan loses a column when a filter on a BLOB or list column
+  (``geom``, the feature vectors) is left to DuckDB and that column is not read above the
+  filter: ``WHERE ST_DWithin(geom, ...) LIMIT 3`` answered no rows once, then an INTERNAL
+  error. The views hand those columns out through an expression that also reads ``id``
+  (:func:`view_sql`), so DuckDB keeps such a filter above the scan, where it is right.
+  Lance cannot evaluate filters on those types anyway, so nothing is lost; filters on the
+  plain columns are still pushed into the Lance scan.
+- A fatal DuckDB error invalidates its whole database. A shared database is checked at
+  each use and replaced when it was (:func:`shared_database`); the stores then make their
+  schemas and views again, so one bad query never outlives itself.
 """
 
 from __future__ import annotations
@@ -19,10 +32,12 @@ import threading
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from geovec.errors import QueryError
 from geovec.geodesy import register_sql_functions
 from geovec.store.filters import quote
+from geovec.store.schema import BASE_SCHEMAS, FAILURES
 
 EXTENSION_PACKAGES = ("duckdb_extension_spatial", "duckdb_extension_lance")
 
@@ -141,16 +156,65 @@ def check_table_references(query: str, tables: set[str]) -> None:
 _SHARED: dict[bool, duckdb.DuckDBPyConnection] = {}  # open and sealed, made on first use
 _SHARED_LOCK = threading.RLock()  # the shared connection object is used by one thread at a time
 _SCHEMA_NUMBERS = itertools.count(1)
+_RESTARTS = {False: 0, True: 0}
+
+FATAL_ERRORS = (duckdb.FatalException, duckdb.InternalException)
+"""DuckDB errors after which its database refuses every statement until it is replaced."""
 
 
 def shared_database(sealed: bool = False) -> duckdb.DuckDBPyConnection:
     """The process's DuckDB database (:func:`new_database`), made on first use: the open
     one, for the library's own queries and ``store.sql``, or the sealed one, for SQL from
-    outside (``geovec sql``, the explorer) that must touch no file."""
+    outside (``geovec sql``, the explorer) that must touch no file.
+
+    A fatal error in any query invalidates a DuckDB database for good, so each call first
+    checks it (one ``SELECT 1``, about 0.1 ms) and makes a new one when it was: the stores
+    see another database object and make their schemas and views again in it
+    (:meth:`geovec.store.Store.cursor`); tables that queries made in the old one are gone."""
+    with _SHARED_LOCK:
+        con = _SHARED.get(sealed)
+        if con is not None:
+            try:
+                con.execute("SELECT 1")
+                return con
+            except duckdb.Error:  # "database has been invalidated because of a fatal error"
+                _RESTARTS[sealed] += 1
+                try:
+                    con.close()
+                except duckdb.Error:
+                    pass
+        con = _SHARED[sealed] = new_database(sealed=sealed)
+        return con
+
+
+def restarts(sealed: bool = False) -> int:
+    """How many times this process replaced a shared database after a fatal error."""
+    return _RESTARTS[sealed]
+
+
+def restart_if_invalid(sealed: bool = False) -> bool:
+    """Replace a shared database now if a fatal error invalidated it; True when it did."""
     with _SHARED_LOCK:
         if sealed not in _SHARED:
-            _SHARED[sealed] = new_database(sealed=sealed)
-        return _SHARED[sealed]
+            return False
+        before = _RESTARTS[sealed]
+        shared_database(sealed)
+        return _RESTARTS[sealed] != before
+
+
+def failure_line(exc: Exception, sealed: bool | None = False) -> str:
+    """One line saying why a query failed. After a fatal DuckDB error the shared database
+    (``sealed`` or not; None: a database of the caller's own, which it replaces itself) is
+    replaced at once, and the line says so."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    # checked whatever the error's type: an error met while streaming comes as Arrow's
+    restarted = sealed is not None and restart_if_invalid(sealed)
+    if not restarted and not isinstance(exc, FATAL_ERRORS):
+        return first
+    return (
+        "DuckDB failed inside this query and its database was started again (later queries "
+        f"work; tables made by earlier queries are gone): {first}"
+    )
 
 
 def new_schema(sealed: bool = False) -> str:
@@ -165,7 +229,10 @@ def drop_schema(name: str, sealed: bool = False) -> None:
     """Drop a store's schema and everything in it (its views, its scratch tables)."""
     with _SHARED_LOCK:
         if sealed in _SHARED:
-            _SHARED[sealed].execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+            try:
+                _SHARED[sealed].execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+            except duckdb.Error:  # an invalidated database: the schema went with it
+                pass
 
 
 def schema_cursor(schema: str, sealed: bool = False) -> duckdb.DuckDBPyConnection:
@@ -181,14 +248,43 @@ def table_location(store_path: Path, table: str) -> Path:
     return (Path(store_path) / f"{table}.lance").resolve()
 
 
-def create_view(schema: str, store_path: Path, table: str, sealed: bool = False) -> None:
-    """A read-only view ``schema.table`` over the Lance dataset; ``geom`` as a GEOMETRY."""
-    geom = "" if table == "failures" else " REPLACE (ST_GeomFromWKB(geom) AS geom)"
+def _plain(kind: pa.DataType) -> bool:
+    """Whether the lance extension leaves filters on a column of this type to DuckDB's
+    own plan: not for BLOBs and lists (Lance's filters cannot hold them)."""
+    return not (
+        pa.types.is_binary(kind)
+        or pa.types.is_large_binary(kind)
+        or pa.types.is_list(kind)
+        or pa.types.is_large_list(kind)
+        or pa.types.is_fixed_size_list(kind)
+    )
+
+
+def view_sql(store_path: Path, table: str) -> str:
+    """The SELECT behind the view of ``table``: ``geom`` as a GEOMETRY, every column by its
+    name, the plain ones first (in the table's order), then ``geom``, the lists and the
+    feature vectors, which are handed out through ``if(id IS NULL, NULL, column)`` (``id``
+    is never null): a filter on them then reads two columns, so DuckDB keeps it in its own
+    plan above the Lance scan instead of in the scan, whose handling of it loses the column
+    (the module docstring). Columns added later (features) come out the same way."""
     location = quote(table_location(store_path, table))
+    if table == FAILURES:
+        return f"SELECT * FROM {location}"
+    plain = ", ".join(quote(f.name) for f in BASE_SCHEMAS[table] if _plain(f.type))
+    return (
+        "SELECT * EXCLUDE (__geovec_pad) FROM ("
+        f"SELECT COLUMNS(lambda c: c IN ({plain})), "
+        "ST_GeomFromWKB(if(id IS NULL, NULL, geom)) AS geom, "
+        f"if(id IS NULL, NULL, COLUMNS(lambda c: c NOT IN ({plain}, 'geom'))) "
+        f"FROM (SELECT *, NULL::BLOB AS __geovec_pad FROM {location}))"
+    )
+
+
+def create_view(schema: str, store_path: Path, table: str, sealed: bool = False) -> None:
+    """A read-only view ``schema.table`` over the Lance dataset (:func:`view_sql`)."""
+    statement = f"CREATE OR REPLACE VIEW {schema}.{table} AS {view_sql(store_path, table)}"
     with _SHARED_LOCK:
-        shared_database(sealed).execute(
-            f"CREATE OR REPLACE VIEW {schema}.{table} AS SELECT *{geom} FROM {location}"
-        )
+        shared_database(sealed).execute(statement)
 
 
 def attach_for_writing(con: duckdb.DuckDBPyConnection, store_path: Path) -> None:
