@@ -166,7 +166,7 @@ def filters(table: str, alias: str):
 @st.composite
 def core_query(draw):
     """(select list, FROM clause, WHERE clause or '', the unique ordering key)."""
-    shape = draw(st.sampled_from(["single", "single", "single", "pair", "near", "in"]))
+    shape = draw(st.sampled_from(["single", "single", "single", "pair", "near", "in", "exists"]))
     if shape == "pair":  # ground joined to its overhead image
         where = " AND ".join(
             draw(st.lists(st.one_of(filters("ground", "g"), filters("overhead", "o")), max_size=2))
@@ -197,6 +197,10 @@ def core_query(draw):
         (x, y) = draw(points())
         columns += f", round(ST_Distance({alias}.geom, ST_Point({x}, {y})), 9) AS d"
     where = draw(filters(table, alias))
+    if shape == "exists":  # a correlated subquery: DuckDB plans it as a join
+        inner = draw(filters("overhead", "o"))
+        where = f"EXISTS (SELECT 1 FROM overhead o WHERE o.id = g.pair AND {inner})"
+        table, alias, columns = "ground", "g", "g.id, g.region"
     if shape == "in":  # a subquery in the WHERE clause, itself ordered when limited
         inner = draw(filters("overhead", "o"))
         limit = draw(
