@@ -11,7 +11,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,ray,serve]'
+	$(BIN)/pip install --quiet -e '.[test,ray,serve,onnx]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -57,7 +57,7 @@ leaflet:
 	cp /tmp/package/dist/images/* geovec/explorer/static/leaflet/images/
 
 bench: $(STAMP)
-	$(BIN)/pip install --quiet -e '.[test,ray,serve,bench]'
+	$(BIN)/pip install --quiet -e '.[test,ray,serve,onnx,bench]'
 	$(BIN)/python bench/extract.py
 
 clean:

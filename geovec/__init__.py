@@ -49,6 +49,7 @@ _LAZY = {
     # the networks and features
     "convert_caffemodel": "geovec.nets.convert",
     "load_weights": "geovec.nets.weights",
+    "add_onnx": "geovec.encoders.registry",
     "FeatureExtractor": "geovec.features.extract",
     # the analyses: store, then feature, then keyword options
     "isolate": "geovec.analyses.isolation",
@@ -79,6 +80,7 @@ if TYPE_CHECKING:
     from geovec.analyses.pairs import evaluate_pairs
     from geovec.analyses.search import nearest_ground, search
     from geovec.demo import run_demo
+    from geovec.encoders.registry import add_onnx
     from geovec.explorer.app import create_app
     from geovec.explorer.server import serve
     from geovec.features.extract import FeatureExtractor
@@ -108,6 +110,7 @@ __all__ = [  # the lazy names (_LAZY) and the eager ones; tests check they agree
     "StoreError",
     "WeightsNotFoundError",
     "__version__",
+    "add_onnx",
     "classify",
     "convert_caffemodel",
     "create_app",

@@ -65,6 +65,11 @@ class VectorIndexError(GeovecError):
     """A vector index cannot be built, found or measured."""
 
 
+class EncoderError(GeovecError):
+    """An ONNX image encoder cannot be added or loaded: not one image input, not one 2-D
+    output, a bad name or preprocessing, a model file changed or gone."""
+
+
 class NonFiniteFeatureError(StoreError):
     """A stored feature vector holds NaN or infinity (a store written by an older geovec or
     by hand): no distance to it means anything."""

@@ -17,6 +17,7 @@ RANK = {  # a room may import rooms of a lower rank, and itself
     "geovec": 0.5,  # the package's own __init__: version, batch size, the lazy public names
     "nets": 1,
     "store": 1,
+    "encoders": 1.5,  # ONNX image encoders added by the user (geovec weights add-onnx)
     "features": 2,
     "geo": 3,
     "ingestion": 4,

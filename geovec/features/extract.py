@@ -1,10 +1,12 @@
-"""Batched, jit-compiled feature extraction: CNN layers of both networks and GIST.
+"""Batched, jit-compiled feature extraction: CNN layers of the networks, GIST, and added
+ONNX encoders.
 
-Features are named ``<network prefix>_<layer>`` (``places_fc7``, ``imagenet_prob``) or
-``gist``. One :class:`FeatureExtractor` computes any set of them in one pass: images are
-prepared on the CPU (``prepare``, thread-safe, for decode threads), then batches of a
-fixed shape run through one jit-compiled function (``run``), so XLA compiles once and
-the same code runs on a GPU when jax sees one.
+Features are named ``<network prefix>_<layer>`` (``places_fc7``, ``imagenet_prob``),
+``gist``, or by an added ONNX encoder's name. One :class:`FeatureExtractor` computes any
+set of them in one pass: images are prepared on the CPU (``prepare``, thread-safe, for
+decode threads), then batches of a fixed shape run through one jit-compiled function
+(``run``), so XLA compiles once and the same code runs on a GPU when jax sees one; each
+ONNX encoder runs on the same batch in onnxruntime (:mod:`geovec.encoders.runtime`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from geovec import DEFAULT_BATCH_SIZE, __version__
+from geovec.encoders.runtime import Encoder, load_encoder
 from geovec.errors import GeovecError
 from geovec.features.gist import IMAGE_SIZE, gist_batch, gist_input
 from geovec.features.names import GIST, parse_features
@@ -37,18 +40,24 @@ GIST_PREPROCESSING = (
 
 @dataclasses.dataclass
 class PreparedImage:
-    """An image made ready for the extractor: the CNN crop and/or the GIST input."""
+    """An image made ready for the extractor: the CNN crop, the GIST input and/or each
+    ONNX encoder's input."""
 
     crop: np.ndarray | None  # (227, 227, 3) float32 BGR 0-255, mean not subtracted
     grey: np.ndarray | None  # (256, 256) float32 0-255
+    encoded: dict[str, np.ndarray] | None = None  # encoder name -> (3, S, S) float32
 
 
-def prepare_image(rgb: np.ndarray, *, crop: bool, gist: bool) -> PreparedImage:
-    """CPU preprocessing of one (H, W, 3) uint8 RGB image: the CNN crop and/or the GIST
-    input. Needs no weights, so it runs where the images are (threads, Ray tasks)."""
+def prepare_image(
+    rgb: np.ndarray, *, crop: bool, gist: bool, encoders: Sequence[Encoder] = ()
+) -> PreparedImage:
+    """CPU preprocessing of one (H, W, 3) uint8 RGB image: the CNN crop, the GIST input
+    and each encoder's input. Needs no weights, so it runs where the images are
+    (threads, Ray tasks)."""
     return PreparedImage(
         crop=caffe_crop(rgb) if crop else None,
         grey=gist_input(rgb) if gist else None,
+        encoded={e.name: e.prepare(rgb) for e in encoders} if encoders else None,
     )
 
 
@@ -60,13 +69,15 @@ class FeatureExtractor:
     (1, 512)
 
     Args:
-      features: names like ``places_fc7``, ``imagenet_fc8``, ``gist``.
+      features: names like ``places_fc7``, ``imagenet_fc8``, ``gist`` or an added ONNX
+        encoder's name.
       batch_size: images per forward pass; the last batch is padded to this size.
       weights: already loaded weights by network name (default: from the weights dir).
 
     Raises:
       WeightsNotFoundError: a CNN feature is asked for without converted weights; raised
         here, before any image is read.
+      EncoderError: an ONNX encoder's model file is gone, changed or unloadable.
     """
 
     def __init__(
@@ -86,7 +97,8 @@ class FeatureExtractor:
                 weights[net] = load_weights(net)
         self.weights = {net: weights[net] for net in nets}
         self.needs_crop = bool(nets)
-        self.needs_gist = any(s.net is None for s in self.specs)
+        self.needs_gist = any(s.name == GIST for s in self.specs)
+        self.encoders = {s.name: load_encoder(s.name) for s in self.specs if s.encoder}
         self._params = {
             net: (jax.device_put(w.params), jnp.asarray(w.mean_bgr))
             for net, w in self.weights.items()
@@ -104,6 +116,8 @@ class FeatureExtractor:
         spec = next((s for s in self.specs if s.name == feature), None)
         if spec is None:
             raise GeovecError(f"this extractor does not compute {feature!r}")
+        if spec.encoder:
+            return self.encoders[spec.name].provenance()
         out = {"geovec_version": __version__}
         if spec.net is None:
             out["preprocessing"] = GIST_PREPROCESSING
@@ -140,7 +154,12 @@ class FeatureExtractor:
 
     def prepare(self, rgb: np.ndarray) -> PreparedImage:
         """CPU preprocessing of one (H, W, 3) uint8 RGB image; safe to call from threads."""
-        return prepare_image(rgb, crop=self.needs_crop, gist=self.needs_gist)
+        return prepare_image(
+            rgb,
+            crop=self.needs_crop,
+            gist=self.needs_gist,
+            encoders=tuple(self.encoders.values()),
+        )
 
     def run(self, prepared: Sequence[PreparedImage]) -> dict[str, np.ndarray]:
         """Features of prepared images, in chunks of ``batch_size`` (last chunk padded)."""
@@ -158,6 +177,12 @@ class FeatureExtractor:
         }
 
     def _run_fixed(self, chunk: Sequence[PreparedImage]) -> dict[str, np.ndarray]:
+        out = {
+            name: encoder.run(np.stack([p.encoded[name] for p in chunk]))
+            for name, encoder in self.encoders.items()
+        }
+        if not (self.needs_crop or self.needs_gist):
+            return out
         crops = greys = None
         if self.needs_crop:
             crops = np.zeros((self.batch_size, INPUT_SIZE, INPUT_SIZE, 3), np.float32)
@@ -165,8 +190,8 @@ class FeatureExtractor:
         if self.needs_gist:
             greys = np.zeros((self.batch_size, IMAGE_SIZE, IMAGE_SIZE), np.float32)
             greys[: len(chunk)] = [p.grey for p in chunk]
-        out = self._forward(self._params, crops, greys)
-        return {name: np.asarray(value) for name, value in out.items()}
+        values = self._forward(self._params, crops, greys)
+        return {**out, **{name: np.asarray(value) for name, value in values.items()}}
 
     def extract(self, images: Iterable[np.ndarray]) -> dict[str, np.ndarray]:
         """Features of RGB images (each (H, W, 3) uint8): {feature name: (N, dim) float32}."""

@@ -222,6 +222,11 @@ def ray_stream_features(
     (``pip install 'geovec[cuda]'``)."""
     import ray
 
+    if getattr(extractor, "encoders", None):  # their sessions live in this process
+        raise GeovecError(
+            f"ONNX encoder features ({', '.join(extractor.encoders)}) run on the local engine "
+            "only: leave out --engine ray"
+        )
     if not records:
         return 0, 0
     chunk_rows = chunk_rows or extractor.batch_size * 4
