@@ -43,7 +43,7 @@ def ingest_command(
     features: FeaturesOption = None,
     batch_size: BatchOption = DEFAULT_BATCH_SIZE,
     outdoor_only: Annotated[
-        bool, typer.Option(help="Drop ground images Places205 calls indoor (needs weights).")
+        bool, typer.Option(help="Drop ground images Places365 (else Places205) calls indoor.")
     ] = False,
     engine: EngineOption = "local",
     ray_address: RayAddressOption = None,

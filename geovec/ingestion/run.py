@@ -24,7 +24,7 @@ import pyarrow as pa
 from geovec import DEFAULT_BATCH_SIZE
 from geovec.errors import GeovecError
 from geovec.features.extract import FeatureExtractor
-from geovec.features.indoor import indoor_mask, top_categories
+from geovec.features.indoor import indoor_mask, scene_network, top_categories
 from geovec.features.names import default_features, parse_features
 from geovec.ingestion.links import link_pairs, overhead_claims
 from geovec.ingestion.ray_engine import in_ray_session
@@ -82,8 +82,11 @@ def _dropped_indoor(store: Store) -> set[tuple[str, str]]:
     return set(zip(rows.column("path").to_pylist(), rows.column("view").to_pylist()))
 
 
-def _indoor_failures(chunk: Sequence[Record], indoor: np.ndarray, prob, labels) -> list[Failure]:
-    """A failure row (stage ``indoor``, the scene in the reason) per dropped image."""
+def _indoor_failures(
+    chunk: Sequence[Record], indoor: np.ndarray, prob, labels, net: str = "places205"
+) -> list[Failure]:
+    """A failure row (stage ``indoor``, the scene and network in the reason) per dropped
+    image."""
     picked = np.flatnonzero(indoor)
     scenes = top_categories(prob[picked], labels) if len(picked) else []
     return [
@@ -91,7 +94,7 @@ def _indoor_failures(chunk: Sequence[Record], indoor: np.ndarray, prob, labels) 
             str(chunk[i].path),
             chunk[i].view,
             INDOOR_STAGE,
-            f"Places205 top-1 scene {scene} is indoor (dropped by --outdoor-only)",
+            f"{net.capitalize()} top-1 scene {scene} is indoor (dropped by --outdoor-only)",
         )
         for i, scene in zip(picked, scenes)
     ]
@@ -151,8 +154,9 @@ def ingest(
       batch_size: images per forward pass.
       chunk_rows: rows per Lance commit (default 4 batches).
       progress: show a rich progress bar with images/s on stderr.
-      outdoor_only: drop ground images whose Places205 top-1 scene is indoor (needs
-        converted Places205 weights with category names); each drop is a ``failures`` row
+      outdoor_only: drop ground images whose Places top-1 scene is indoor (Places365 where
+        its weights are converted, else Places205 with category names:
+        :func:`~geovec.features.indoor.scene_network`); each drop is a ``failures`` row
         (stage ``indoor``), and a resume with ``outdoor_only`` skips those images.
       engine: "local" (threads and one jitted model in this process) or "ray" (Ray Data
         tasks and an actor pool: :mod:`geovec.ingestion.ray_engine`); the same rows.
@@ -166,12 +170,13 @@ def ingest(
     started = time.perf_counter()
     wanted = parse_features(features or default_features())
     computed = [s.name for s in wanted]
-    if outdoor_only and PLACES_PROB not in computed:
-        computed.append(PLACES_PROB)
+    scene_net, scene_prob = scene_network() if outdoor_only else ("", PLACES_PROB)
+    if outdoor_only and scene_prob not in computed:
+        computed.append(scene_prob)
     extractor = FeatureExtractor(computed, batch_size=batch_size)
-    labels = extractor.weights["places205"].labels if outdoor_only else None
-    if outdoor_only:
-        indoor_mask(np.zeros((1, 205)), labels)  # fails now, before any work, without labels
+    labels = extractor.weights[scene_net].labels if outdoor_only else None
+    if outdoor_only:  # fails now, before any work, without labels
+        indoor_mask(np.zeros((1, extractor.weights[scene_net].net.num_classes)), labels)
     records, failures = read_source(source, view)
     store.record_failures([f.row() for f in failures])
     existing = {v: store.ids(v) for v in VIEWS}
@@ -192,9 +197,9 @@ def ingest(
         indoor = np.zeros(len(chunk), bool)
         if outdoor_only:
             is_ground = np.array([r.view == "ground" for r in chunk])
-            indoor = indoor_mask(values[PLACES_PROB], labels) & is_ground
+            indoor = indoor_mask(values[scene_prob], labels, scene_net) & is_ground
             dropped += int(indoor.sum())
-            drops = _indoor_failures(chunk, indoor, values[PLACES_PROB], labels)
+            drops = _indoor_failures(chunk, indoor, values[scene_prob], labels, scene_net)
             store.record_failures([f.row() for f in drops])
         for v in VIEWS:
             picked = [i for i, r in enumerate(chunk) if r.view == v and not indoor[i]]

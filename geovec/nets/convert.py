@@ -12,13 +12,14 @@ from pathlib import Path
 import numpy as np
 from safetensors.numpy import save as safetensors_bytes
 
-from geovec import __version__
+from geovec.defaults import __version__
 from geovec.errors import ArchitectureMismatchError, GeovecError
 from geovec.nets.caffe import read_binaryproto, read_caffemodel
 from geovec.nets.caffe_to_flax import caffe_to_flax
 from geovec.nets.labels import read_labels
 from geovec.nets.registry import NetworkInfo, network
 from geovec.nets.weights import FORMAT, weights_path, write_atomically
+from geovec.resources import data_dir
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,10 +95,13 @@ def convert_caffemodel(
 
     Args:
       caffemodel: the Caffe weights (current or V1 format).
-      net: "caffenet" or "places205".
+      net: "caffenet", "places205" or "places365".
       mean: the network's mean as .binaryproto or .npy (an image or 3 values, BGR, 0-255);
-        CaffeNet defaults to the ILSVRC 2012 mean, Places205 requires its own.
-      labels: optional category file (categoryIndex_places205.csv, synset_words.txt).
+        CaffeNet defaults to the ILSVRC 2012 mean, Places205 and Places365 require one
+        (places365CNN_mean.binaryproto, or the ImageNet mean file).
+      labels: optional category file (categoryIndex_places205.csv, synset_words.txt,
+        categories_places365.txt, IO_places365.txt); default: the network's list shipped
+        with geovec where there is one (Places365's IO_places365.txt).
       out: output file; default ``<weights dir>/<net>.safetensors``.
 
     Raises:
@@ -107,6 +111,8 @@ def convert_caffemodel(
     info = network(net)
     src = Path(caffemodel)
     mean_bgr = _read_mean(info, Path(mean) if mean else None)
+    if labels is None and info.labels_file:
+        labels = data_dir("weights") / info.labels_file
     label_list = read_labels(labels, info.num_classes) if labels else None
     layers = read_caffemodel(src)
     try:

@@ -1,6 +1,8 @@
-"""Category label files: Places205's categoryIndex_places205.csv and ImageNet's synset_words.txt.
+"""Category label files: Places205's categoryIndex_places205.csv, ImageNet's
+synset_words.txt, Places365's categories_places365.txt and IO_places365.txt.
 
 Labels are optional: they name classes in reports and drive the indoor/outdoor filter.
+Places365's list ships with geovec (weights/IO_places365.txt) and is its default.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from geovec.errors import LabelsError
 def read_labels(path: str | Path, num_classes: int) -> list[str]:
     """Read one label per class, in class-index order.
 
-    Understands ``/a/abbey 0`` lines (categoryIndex_places205.csv: category path and index),
-    ``n01440764 tench, Tinca tinca`` lines (synset_words.txt: WordNet id and names) and
-    plain one-label-per-line files.
+    Understands ``/a/abbey 0`` lines (categoryIndex_places205.csv, categories_places365.txt:
+    category path and index, the indices 0 ... N-1 in any order), ``/a/airfield 2`` lines
+    whose numbers are all 1 or 2 (IO_places365.txt: category path and indoor 1 / outdoor 2,
+    in class order), ``n01440764 tench, Tinca tinca`` lines (synset_words.txt: WordNet id
+    and names) and plain one-label-per-line files.
 
     Raises:
       LabelsError: unreadable file, or not exactly ``num_classes`` labels.
@@ -27,7 +31,11 @@ def read_labels(path: str | Path, num_classes: int) -> list[str]:
         raise LabelsError(f"{path}: cannot read the label file ({exc})") from exc
     lines = [line for line in lines if line]
     labels: list[str | None] = [None] * len(lines)
-    indexed = all(_index_of(line) is not None for line in lines)
+    numbers = [_index_of(line) for line in lines]
+    indexed = bool(lines) and all(n is not None for n in numbers)
+    if indexed and sorted(numbers) != list(range(len(lines))) and set(numbers) <= {1, 2}:
+        indexed = False  # IO_places365.txt: the number is indoor/outdoor, the order the class
+        lines = [line.rsplit(maxsplit=1)[0] for line in lines]
     for order, line in enumerate(lines):
         if indexed:
             name, index = line.rsplit(maxsplit=1)

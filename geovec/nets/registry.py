@@ -1,5 +1,6 @@
-"""The networks geovec knows (ImageNet CaffeNet, Places205), from weights/manifest.json:
-their feature prefix, class count, layer order and published checksums."""
+"""The networks geovec knows (ImageNet CaffeNet, Places205, Places365), from
+weights/manifest.json: their feature prefix, class count, layer order, published checksums
+and, where geovec ships it, their category list."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ class NetworkInfo:
     known_files: tuple[dict, ...]
     mean_hint: str = ""
     labels_hint: str = ""
+    labels_file: str = ""  # a category list shipped in weights/ (the default labels)
 
     def model(self) -> AlexNet:
         """The Flax module of this network."""
@@ -30,7 +32,7 @@ class NetworkInfo:
 
 
 def networks() -> dict[str, NetworkInfo]:
-    """Known networks by name ("caffenet", "places205")."""
+    """Known networks by name ("caffenet", "places205", "places365")."""
     out = {}
     for name, facts in weights_manifest()["networks"].items():
         mean = facts.get("mean_bgr")
@@ -44,6 +46,7 @@ def networks() -> dict[str, NetworkInfo]:
             known_files=tuple(facts.get("known_files", ())),
             mean_hint=facts.get("mean_hint", ""),
             labels_hint=facts.get("labels_hint", ""),
+            labels_file=facts.get("labels_file", ""),
         )
     return out
 

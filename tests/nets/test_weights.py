@@ -96,4 +96,4 @@ def test_manifest_is_valid_json():
     from geovec.resources import data_dir
 
     manifest = json.loads((data_dir("weights") / "manifest.json").read_text())
-    assert set(manifest["networks"]) == {"caffenet", "places205"}
+    assert set(manifest["networks"]) == {"caffenet", "places205", "places365"}
