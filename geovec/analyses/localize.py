@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 
 from geovec.analyses.knn import neighbour_mean, tile_ranks
-from geovec.analyses.region_data import load_region_data
+from geovec.analyses.region_data import RegionData, load_region_data
 from geovec.analyses.regions import containing_tiles
 from geovec.defaults import DEFAULT_FEATURE, DEFAULT_NEIGHBORS, DEFAULT_RADIUS_M, DEFAULT_TOP
 from geovec.errors import GeovecError
@@ -127,6 +127,7 @@ def localize(
     top: int = DEFAULT_TOP,
     head: str | Path | Head | None = None,
     radius_m: float = DEFAULT_RADIUS_M,
+    data: RegionData | None = None,
 ) -> Localization:
     """Rank the map tiles for one ground image: an image file (its EXIF GPS position, when
     it has one, gives the true tile) or a stored ground image by ``id``.
@@ -141,8 +142,11 @@ def localize(
       radius_m: the isolation radius (metres, as ``geovec isolate`` used): training images
         this close to the photo are left out of its nearest neighbours, as the evaluation's
         test images have none.
+      data: the region's inputs as :func:`load_region_data` gives them for ``feature`` (a
+        caller localising many photos of one store version loads them once); read here
+        when not given.
     """
-    if not radius_m > 0:
+    if not 0 < radius_m < float("inf"):  # NaN and inf too
         raise GeovecError(f"the isolation radius must be positive metres, got {radius_m}")
     if (image is None) == (id is None):
         raise GeovecError("give an image file or the id of a stored ground image (one of them)")
@@ -156,9 +160,14 @@ def localize(
     else:
         vec, own_region, true_lonlat, label, isolated = _image_query(Path(image), feature)
     region = region or own_region
-    datasets = load_region_data(
-        store, feature, region, learned.overhead_feature if learned is not None else None
-    )
+    if data is not None:
+        if region is not None and data.region != region:
+            raise GeovecError(f"the region data given are of {data.region!r}, not {region!r}")
+        datasets = [data]
+    else:
+        datasets = load_region_data(
+            store, feature, region, learned.overhead_feature if learned is not None else None
+        )
     if region is None and len(datasets) > 1:
         names = ", ".join(str(d.region) for d in datasets)
         raise GeovecError(f"the store has several regions ({names}): say which region to search")
@@ -169,7 +178,9 @@ def localize(
         predicted, tiles = learned.embed_ground(vec[None]), learned.embed_overhead(tiles)
     else:
         by_position = not isolated and _known(true_lonlat)  # an isolated image has none near
-        near = _near_photo(store, d.train_ids, true_lonlat if by_position else None, radius_m)
+        near = _near_photo(
+            store, d.train_ids, true_lonlat if by_position else None, radius_m, d.train_lonlat
+        )
         train = [i for i, t in enumerate(d.train_ids) if t != id and not near[i]]
         left_out = sum(1 for i, t in enumerate(d.train_ids) if t != id and near[i])
         within_m = float(radius_m) if by_position else None
@@ -221,16 +232,22 @@ def _known(lonlat) -> bool:
     return lonlat is not None and None not in lonlat
 
 
-def _near_photo(store: Store, ids: list[str], lonlat, radius_m: float) -> np.ndarray:
+def _near_photo(
+    store: Store, ids: list[str], lonlat, radius_m: float, positions: np.ndarray | None = None
+) -> np.ndarray:
     """Per ground id, whether its position lies within ``radius_m`` metres (geodesic) of
-    ``lonlat``; all False when ``lonlat`` is unknown, False for ids without a position."""
+    ``lonlat``; all False when ``lonlat`` is unknown, False for ids without a position.
+    ``positions``: the ids' lon/lat (N, 2), when known (else read from the store)."""
     if not _known(lonlat) or not ids:
         return np.zeros(len(ids), bool)
-    rows = store.read("ground", ["id", "lon", "lat"])
-    at = {i: k for k, i in enumerate(rows.column("id").to_pylist())}
-    take = np.array([at[i] for i in ids], np.int64)
-    lon = rows.column("lon").to_numpy(zero_copy_only=False).astype(float)[take]
-    lat = rows.column("lat").to_numpy(zero_copy_only=False).astype(float)[take]
+    if positions is not None and len(positions) == len(ids):
+        lon, lat = positions[:, 0].astype(float), positions[:, 1].astype(float)
+    else:
+        rows = store.read("ground", ["id", "lon", "lat"])
+        at = {i: k for k, i in enumerate(rows.column("id").to_pylist())}
+        take = np.array([at[i] for i in ids], np.int64)
+        lon = rows.column("lon").to_numpy(zero_copy_only=False).astype(float)[take]
+        lat = rows.column("lat").to_numpy(zero_copy_only=False).astype(float)[take]
     located = np.isfinite(lon) & np.isfinite(lat)
     near = np.zeros(len(ids), bool)
     if located.any():

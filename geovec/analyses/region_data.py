@@ -12,6 +12,7 @@ from geovec.analyses.knn import take_rows
 from geovec.analyses.regions import containing_tiles, region_frames
 from geovec.errors import GeovecError
 from geovec.store import Store
+from geovec.store.filters import id_filter, quote
 
 
 @dataclasses.dataclass
@@ -32,10 +33,27 @@ class RegionData:
     tile_lonlat: np.ndarray
     tile_paths: list[str | None] = dataclasses.field(default_factory=list)
     tile_size_m: np.ndarray | None = None  # footprint side, metres (NaN where unknown)
+    train_lonlat: np.ndarray | None = None  # (len(train_ids), 2) decimal degrees; NaN: none
 
 
 def _positions(ids: list[str]) -> dict[str, int]:
     return {ident: i for i, ident in enumerate(ids)}
+
+
+def _or_nan(value) -> float:
+    return np.nan if value is None else float(value)
+
+
+def _vectors_of(store: Store, view: str, feature: str, ids: list[str], chunk: int = 2000):
+    """(ids, matrix) of ``feature`` for the rows of ``view`` among ``ids``, read in chunks
+    of filters."""
+    found, parts = [], []
+    for start in range(0, len(ids), chunk):
+        got, matrix = store.vectors(view, feature, id_filter(ids[start : start + chunk]))
+        found += got
+        parts.append(matrix)
+    dim = store.require_feature(view, feature)
+    return found, np.concatenate(parts) if parts else np.zeros((0, dim), np.float32)
 
 
 def load_region_data(
@@ -43,7 +61,8 @@ def load_region_data(
 ) -> list[RegionData]:
     """Queries (isolated ground), training pairs (non-isolated ground with an overhead
     image) and tiles of each region: the ground by ``feature``, the overhead images and
-    tiles by ``aerial_feature`` (default: the same)."""
+    tiles by ``aerial_feature`` (default: the same). Given a ``region``, only its rows
+    and vectors are read (the overhead images: those its pairs name)."""
     aerial_feature = aerial_feature or feature
     for view in ("ground", "overhead", "map"):
         if not store.count(view):
@@ -51,16 +70,23 @@ def load_region_data(
                 f"{store.path} has no {view} images; cross-view needs all three views"
             )
         store.require_feature(view, feature if view == "ground" else aerial_feature)
-    ground = store.read("ground", ["id", "region", "isolated", "lon", "lat", "pair"]).to_pylist()
-    if all(r["isolated"] is None for r in ground):
+    if all(r is None for r in store.read("ground", ["isolated"]).column("isolated").to_pylist()):
         raise GeovecError(
             f"no test set yet: isolate the test images first (geovec isolate {store.path})"
         )
-    g_ids, g_vec = store.vectors("ground", feature)
-    o_ids, o_vec = store.vectors("overhead", aerial_feature)
-    m_ids, m_vec = store.vectors("map", aerial_feature)
+    only = None if region is None else f"region = {quote(region)}"
+    columns = ["id", "region", "isolated", "lon", "lat", "pair"]
+    ground = store.read("ground", columns, only).to_pylist()
+    g_ids, g_vec = store.vectors("ground", feature, only)
+    if region is None:
+        o_ids, o_vec = store.vectors("overhead", aerial_feature)
+    else:  # the overhead images the region's training photos name, wherever they are
+        named = sorted({r["pair"] for r in ground if r["pair"] is not None})
+        o_ids, o_vec = _vectors_of(store, "overhead", aerial_feature, named)
+    m_ids, m_vec = store.vectors("map", aerial_feature, only)
     g_at, o_at, m_at = _positions(g_ids), _positions(o_ids), _positions(m_ids)
-    maps = store.read("map", ["id", "region", "lon", "lat", "path", "size_m"]).to_pylist()
+    columns = ["id", "region", "lon", "lat", "path", "size_m"]
+    maps = store.read("map", columns, only).to_pylist()
     with store.cursor() as con:
         frames = region_frames(con)
         out = []
@@ -78,11 +104,10 @@ def load_region_data(
                 for r in rows
                 if r["isolated"] and r["id"] in g_at and true_tile.get(r["id"]) in tile_pos
             ]
-            train = [  # training pairs: the ground image and the overhead image its pair names
-                (r["id"], r["pair"])
-                for r in rows
-                if r["isolated"] is False and r["id"] in g_at and r["pair"] in o_at
+            trained = [  # training pairs: the ground image and the overhead image its pair names
+                r for r in rows if r["isolated"] is False and r["id"] in g_at and r["pair"] in o_at
             ]
+            train = [(r["id"], r["pair"]) for r in trained]
             out.append(
                 RegionData(
                     region=reg,
@@ -101,6 +126,9 @@ def load_region_data(
                     tile_size_m=np.array(
                         [np.nan if m["size_m"] is None else m["size_m"] for m in tiles], float
                     ),
+                    train_lonlat=np.array(
+                        [[_or_nan(r["lon"]), _or_nan(r["lat"])] for r in trained], float
+                    ).reshape(-1, 2),
                 )
             )
     if region is not None and not out:

@@ -21,15 +21,17 @@ import mercantile
 import numpy as np
 from PIL import Image
 
-from geovec.geodesy import frame_offsets_m
+from geovec.geodesy import footprint_rings, frame_offsets_m
 
 TILE_PX = 256
 """Pixels per side of a web tile."""
 MESH_CELLS = 8
 """Mesh cells per side of a web tile (as geo.sampling)."""
 MIN_PIXELS_PER_TILE = 12
-"""A map tile is drawn only where it spans at least this many web pixels (coarser zooms
-are drawn by the browser from finer tiles); this bounds the work per web tile."""
+"""A map tile is drawn only where it spans at least this many web pixels: a web tile at a
+zoom coarser than :meth:`MapTiles.native_zoom` is never drawn from the map tiles (each
+would be a few pixels, and the tile would draw thousands of them), but downsampled from
+its four children (:mod:`geovec.geo.pyramid`); this bounds the work per web tile."""
 
 
 @dataclasses.dataclass
@@ -66,6 +68,38 @@ class MapTiles:
             if size / metres_per_pixel(z, lat) >= MIN_PIXELS_PER_TILE:
                 return z
         return 22
+
+    def mercator_boxes(self) -> np.ndarray:
+        """(N, 4) Web Mercator boxes (left, bottom, right, top; EPSG:3857 metres) holding
+        each tile's footprint: its corners' box with a margin of 1 % of its side (the
+        edges of an aeqd square bow a little on the web map). Computed once."""
+        boxes = self.__dict__.get("_mercator_boxes")
+        if boxes is None:
+            if not len(self):
+                boxes = np.zeros((0, 4))
+            else:
+                ring = footprint_rings(self.lon, self.lat, self.size_m)[:, :4]
+                mx, my = _mercator(ring[..., 0], ring[..., 1])
+                margin = 0.01 * (mx.max(axis=1) - mx.min(axis=1))
+                boxes = np.column_stack(
+                    [
+                        mx.min(axis=1) - margin,
+                        my.min(axis=1) - margin,
+                        mx.max(axis=1) + margin,
+                        my.max(axis=1) + margin,
+                    ]
+                )
+            self.__dict__["_mercator_boxes"] = boxes
+        return boxes
+
+
+def _mercator(lon: np.ndarray, lat: np.ndarray):
+    """Web Mercator metres (EPSG:3857) of lon/lat (decimal degrees), arrays."""
+    lat = np.clip(lat, -85.05112878, 85.05112878)
+    return (
+        6378137.0 * np.radians(lon),
+        6378137.0 * np.log(np.tan(np.pi / 4 + np.radians(lat) / 2)),
+    )
 
 
 def metres_per_pixel(z: int, lat: float) -> float:
@@ -112,70 +146,148 @@ def _mesh(node_col, node_row, col_edges, row_edges) -> list:
     return mesh
 
 
-@functools.lru_cache(maxsize=512)
-def _tile_image(path: str, px: int) -> Image.Image | None:
-    """A map tile's image as RGBA, reduced to about ``px`` pixels; None if unreadable."""
+def reduced_image(path: str, px: int) -> Image.Image | None:
+    """A map tile's image as RGBA, reduced (box filter) to ``px`` pixels a side when it is
+    larger; None if it cannot be read."""
     try:
         with Image.open(path) as img:
             rgba = img.convert("RGBA")
     except (OSError, ValueError):
         return None
-    if px < rgba.width:
+    if px < rgba.width or px < rgba.height:
         rgba = rgba.resize((px, px), Image.Resampling.BOX)
-    # one pixel of its own edge around it, so bilinear samples at the border stay opaque
-    return Image.fromarray(np.pad(np.asarray(rgba), ((1, 1), (1, 1), (0, 0)), mode="edge"))
+    return rgba
+
+
+def padded(image: Image.Image) -> Image.Image:
+    """``image`` with one pixel of its own edge around it, so that bilinear samples at the
+    border stay opaque (what :func:`render_web_tile` draws from)."""
+    return Image.fromarray(np.pad(np.asarray(image), ((1, 1), (1, 1), (0, 0)), mode="edge"))
+
+
+@functools.lru_cache(maxsize=256)
+def _tile_image(path: str, px: int) -> Image.Image | None:
+    image = reduced_image(path, px)
+    return padded(image) if image is not None else None
+
+
+def wanted_px(size_m: float, z: int, lat: float) -> int:
+    """The image side (pixels, a power of two) a map tile of ``size_m`` metres is drawn from
+    at zoom ``z``: at least twice the web pixels it spans there."""
+    return int(2 ** np.ceil(np.log2(max(size_m / metres_per_pixel(z, lat), 1.0) * 2)))
+
+
+ImageSource = Callable[[int, int], "Image.Image | None"]
+"""``images(i, px)``: map tile ``i``'s image reduced to about ``px`` pixels, padded by one
+edge pixel (:func:`padded`), or None to leave it out."""
 
 
 def render_web_tile(
-    tiles: MapTiles, z: int, x: int, y: int, readable: Callable[[str], bool] = bool
+    tiles: MapTiles,
+    z: int,
+    x: int,
+    y: int,
+    readable: Callable[[str], bool] = bool,
+    images: ImageSource | None = None,
 ) -> Image.Image | None:
     """The web tile z/x/y drawn from the map tiles it overlaps (RGBA, transparent where no
-    tile covers it), or None when none does. ``readable(path)`` may refuse a tile's file."""
+    tile covers it), or None when none does. ``readable(path)`` may refuse a tile's file;
+    ``images`` gives the (reduced) images to draw from (default: each file read and
+    reduced here, a few hundred kept in memory).
+
+    Each map tile is carried through the mesh cells its footprint overlaps only (at the
+    native zoom a tile spans a cell or two of the 8 x 8), so the cost is about the pixels
+    drawn, not 256 x 256 per tile.
+
+    Raises:
+      ValueError: ``z`` is coarser than the tiles' native zoom (see MIN_PIXELS_PER_TILE).
+    """
+    native = tiles.native_zoom()
+    if len(tiles) and z < native:
+        raise ValueError(
+            f"web zoom {z} is coarser than the map tiles' native zoom {native} (where a tile "
+            f"spans {MIN_PIXELS_PER_TILE} pixels): draw it from its children"
+        )
+    if images is None:
+
+        def images(i: int, px: int):
+            path = tiles.paths[i]
+            return _tile_image(path, px) if path and readable(path) else None
+
     edges = np.linspace(0, TILE_PX, MESH_CELLS + 1)
+    pixel_edges = edges.round().astype(int)
     lon, lat = tile_pixel_lonlat(z, x, y, edges)
-    w, s, e, n = lon.min(), lat.min(), lon.max(), lat.max()
-    half_deg = tiles.size_m * 0.75 / 111_000.0  # more than half a diagonal, in degrees
-    near = (
-        (tiles.lat + half_deg >= s)
-        & (tiles.lat - half_deg <= n)
-        & (tiles.lon + half_deg / np.cos(np.radians(tiles.lat)) >= w)
-        & (tiles.lon - half_deg / np.cos(np.radians(tiles.lat)) <= e)
-    )
-    chosen = np.flatnonzero(near)
+    chosen, cells = _overlapping(tiles, z, x, y)
     if not len(chosen):
         return None
     out = Image.new("RGBA", (TILE_PX, TILE_PX), (0, 0, 0, 0))
-    mpp = metres_per_pixel(z, float(lat.mean()))
-    for i in chosen:
-        path = tiles.paths[i]
-        want = int(2 ** np.ceil(np.log2(max(tiles.size_m[i] / mpp, 1.0) * 2)))
-        image = _tile_image(path, want) if path and readable(path) else None
+    mpp_lat = float(lat.mean())
+    east, north = frame_offsets_m(
+        tiles.lon[chosen, None, None], tiles.lat[chosen, None, None], lon[None], lat[None]
+    )
+    for k, i in enumerate(chosen):
+        c0, c1, r0, r1 = cells[k]
+        image = images(int(i), wanted_px(tiles.size_m[i], z, mpp_lat))
         if image is None:
             continue
         px = image.width - 2
-        col, row = _square_pixels(lon, lat, tiles.lon[i], tiles.lat[i], tiles.size_m[i], px)
-        pixel_edges = edges.round().astype(int)
-        mesh = _mesh(col + 1, row + 1, pixel_edges, pixel_edges)
+        size = tiles.size_m[i]
+        col = (east[k, r0 : r1 + 1, c0 : c1 + 1] / size + 0.5) * px
+        row = (0.5 - north[k, r0 : r1 + 1, c0 : c1 + 1] / size) * px
+        left, top = pixel_edges[c0], pixel_edges[r0]
+        col_edges = pixel_edges[c0 : c1 + 1] - left
+        row_edges = pixel_edges[r0 : r1 + 1] - top
+        width, height = int(col_edges[-1]), int(row_edges[-1])
+        mesh = _mesh(col + 1, row + 1, col_edges, row_edges)
         drawn = image.transform(
-            (TILE_PX, TILE_PX), Image.Transform.MESH, mesh, Image.Resampling.BILINEAR
+            (width, height), Image.Transform.MESH, mesh, Image.Resampling.BILINEAR
         )
-        inside = _inside_mask(col, row, px, edges)
-        out.paste(drawn, (0, 0), Image.fromarray(inside))
+        inside = _inside_mask(col, row, px, col_edges, row_edges)
+        out.paste(drawn, (int(left), int(top)), Image.fromarray(inside))
     return out
 
 
-def _inside_mask(col, row, px, edges) -> np.ndarray:
-    """(TILE_PX, TILE_PX) uint8 mask of the web pixels whose centres fall inside the
-    square: the mesh's node coordinates interpolated bilinearly to every pixel centre."""
-    centres = np.arange(TILE_PX) + 0.5
-    cell = np.interp(centres, edges, np.arange(len(edges)))
-    i0 = np.minimum(cell.astype(int), len(edges) - 2)
-    f = cell - i0
+def _overlapping(tiles: MapTiles, z: int, x: int, y: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the map tiles whose footprint meets web tile z/x/y, and for each the mesh
+    cells it meets (first column, last column + 1, first row, last row + 1)."""
+    b = mercantile.xy_bounds(x, y, z)
+    left, top, bottom, right = b.left, b.top, b.bottom, b.right
+    boxes = tiles.mercator_boxes()
+    near = np.flatnonzero(
+        (boxes[:, 0] < right) & (boxes[:, 2] > left) & (boxes[:, 1] < top) & (boxes[:, 3] > bottom)
+    )
+    if not len(near):
+        return near, np.zeros((0, 4), int)
+    per_pixel = (right - left) / TILE_PX
+    cell_px = TILE_PX / MESH_CELLS
+    # the footprint in this tile's pixels, a pixel of margin each side, in whole cells
+    c0 = np.floor(((boxes[near, 0] - left) / per_pixel - 1) / cell_px)
+    c1 = np.ceil(((boxes[near, 2] - left) / per_pixel + 1) / cell_px)
+    r0 = np.floor(((top - boxes[near, 3]) / per_pixel - 1) / cell_px)
+    r1 = np.ceil(((top - boxes[near, 1]) / per_pixel + 1) / cell_px)
+    cells = np.clip(np.column_stack([c0, c1, r0, r1]), 0, MESH_CELLS).astype(int)
+    return near, cells
+
+
+def _inside_mask(col, row, px, col_edges, row_edges) -> np.ndarray:
+    """uint8 mask (height, width of the edges' span) of the web pixels whose centres fall
+    inside the square: the mesh's node coordinates (``col``, ``row``: the square's pixels
+    at the nodes ``row_edges`` x ``col_edges``) interpolated bilinearly to every pixel
+    centre."""
+
+    def weights(node_edges):
+        centres = np.arange(int(node_edges[-1])) + 0.5
+        cell = np.interp(centres, node_edges, np.arange(len(node_edges)))
+        i0 = np.minimum(cell.astype(int), len(node_edges) - 2)
+        return i0, cell - i0
+
+    ci, cf = weights(col_edges)
+    ri, rf = weights(row_edges)
 
     def at(nodes):
-        top = nodes[i0][:, i0] * (1 - f)[None, :] + nodes[i0][:, i0 + 1] * f[None, :]
-        bottom = nodes[i0 + 1][:, i0] * (1 - f)[None, :] + nodes[i0 + 1][:, i0 + 1] * f[None, :]
-        return top * (1 - f)[:, None] + bottom * f[:, None]
+        top = nodes[ri][:, ci] * (1 - cf)[None, :] + nodes[ri][:, ci + 1] * cf[None, :]
+        bottom = nodes[ri + 1][:, ci] * (1 - cf)[None, :] + nodes[ri + 1][:, ci + 1] * cf[None, :]
+        return top * (1 - rf)[:, None] + bottom * rf[:, None]
 
     c, r = at(col), at(row)
     return (((c >= 0) & (c < px) & (r >= 0) & (r < px)) * 255).astype(np.uint8)

@@ -7,8 +7,8 @@ import mercantile
 import numpy as np
 from PIL import Image
 
-from geovec.geodesy import footprint_rings
 from geovec.geo.webtiles import MapTiles, render_web_tile, warp_to_web_mercator
+from geovec.geodesy import footprint_rings
 
 
 def quadrant_tile(path, colours):
