@@ -39,6 +39,7 @@ _LAZY = {
     "Store": "geovec.store.database",
     # bringing images in
     "ingest": "geovec.ingestion.run",
+    "ingest_embeddings": "geovec.ingestion.embeddings",
     "extract_missing": "geovec.ingestion.run",
     "IngestSummary": "geovec.ingestion.run",
     "synth": "geovec.synthetic.build",
@@ -91,6 +92,7 @@ if TYPE_CHECKING:
     from geovec.heads.training import train
     from geovec.ingestion.aerial import cut_aerial
     from geovec.ingestion.datasets import import_dataset
+    from geovec.ingestion.embeddings import ingest_embeddings
     from geovec.ingestion.run import IngestSummary, extract_missing, ingest
     from geovec.nets.convert import convert_caffemodel
     from geovec.nets.weights import load_weights
@@ -121,6 +123,7 @@ __all__ = [  # the lazy names (_LAZY) and the eager ones; tests check they agree
     "extract_missing",
     "import_dataset",
     "ingest",
+    "ingest_embeddings",
     "isolate",
     "landcover",
     "load_head",

@@ -21,6 +21,7 @@ from geovec.cli.app import (
     print_json,
     split_list,
 )
+from geovec.cli.embeddings import note_missing_images
 from geovec.defaults import (
     DEFAULT_FEATURE,
     DEFAULT_K,
@@ -214,6 +215,8 @@ def search_command(
     )
     if out:
         write_search_montage(aerial_image, hits, out)
+        missing = sum(not h.overhead_path for h in hits)
+        note_missing_images(missing + sum(not h.ground_path for h in hits if h.ground_id), "images")
     if as_json:
         results = [h.as_dict() for h in hits]
         print_json({"query": str(aerial_image), "feature": feature, "results": results})
@@ -263,6 +266,7 @@ def classify_command(
     result = geovec.classify(store, split_list(feature), train_per_region=train_per_region)
     if out:
         write_classification(store, result, out)
+        note_missing_images(store.count("ground", "path IS NULL"), "ground images")
     if as_json:
         print_json(result.as_dict())
     else:

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+import geovec.cli.embeddings as emb
 from geovec import DEFAULT_BATCH_SIZE
 from geovec.cli.app import DbArgument, app, command, open_existing, split_list
 from geovec.geo.cutouts import CUTOUT_FOV, CUTOUT_SIZE, SIDE_HEADINGS
@@ -35,7 +36,11 @@ WorkersOption = Annotated[
 def ingest_command(
     db: Annotated[Path, typer.Argument(help="Database directory (created if new).")],
     source: Annotated[
-        Path, typer.Argument(help="Manifest (.csv, .parquet, .geojson) or folder of images.")
+        Path,
+        typer.Argument(
+            help="Manifest (.csv, .parquet, .geojson) or folder of images; with --embeddings, "
+            "a (Geo)Parquet file of vectors."
+        ),
     ],
     view: Annotated[
         str | None, typer.Option(help="ground, overhead or map (default: the manifest's).")
@@ -48,8 +53,39 @@ def ingest_command(
     engine: EngineOption = "local",
     ray_address: RayAddressOption = None,
     workers: WorkersOption = None,
+    embeddings: emb.EmbeddingsFlag = False,
+    feature: emb.FeatureNameOption = None,
+    vector_column: emb.VectorColumnOption = None,
+    id_column: emb.IdColumnOption = None,
+    geometry_column: emb.GeometryColumnOption = None,
+    lon_column: emb.LonColumnOption = None,
+    lat_column: emb.LatColumnOption = None,
+    size_m: emb.SizeOption = None,
+    region_column: emb.RegionColumnOption = None,
+    pair_column: emb.PairColumnOption = None,
+    split_column: emb.SplitColumnOption = None,
 ) -> None:
-    """Ingest images with locations: decode, extract features, append to LanceDB."""
+    """Ingest images with locations: decode, extract features, append to LanceDB; or, with
+    --embeddings, import a (Geo)Parquet file of published embeddings as a feature."""
+    if emb.ingest_embeddings_command(
+        db,
+        source,
+        view=view,
+        features=features,
+        outdoor_only=outdoor_only,
+        embeddings=embeddings,
+        feature=feature,
+        vector_column=vector_column,
+        id_column=id_column,
+        geometry_column=geometry_column,
+        lon_column=lon_column,
+        lat_column=lat_column,
+        size_m=size_m,
+        region_column=region_column,
+        pair_column=pair_column,
+        split_column=split_column,
+    ):
+        return
     import geovec
     from geovec.features.names import default_features
 

@@ -25,6 +25,8 @@ def image_file(store: Store, view: str, ident: str) -> Path:
     if not store.has(view):
         raise NotFound(f"the store has no {view} table")
     rows = store.read(view, ["path"], id_filter([ident])).column("path").to_pylist()
+    if rows and rows[0] is None:
+        raise NotFound(f"{view} {ident!r} has no image file (its features were imported)")
     path = servable(rows[0]) if rows else None
     if path is None:
         raise NotFound(f"no {view} image with id {ident!r}")

@@ -239,7 +239,8 @@ def extract_missing(
     """Fill feature columns that existing rows lack (e.g. add imagenet_fc7 later).
 
     Resumable like :func:`ingest`: each chunk is one commit, and a re-run only touches
-    rows where a requested feature is still null. ``engine``, ``ray_address`` and
+    rows where a requested feature is still null. Rows without an image (``path`` null:
+    imported embeddings) are skipped. ``engine``, ``ray_address`` and
     ``workers`` as for :func:`ingest`.
     """
     started = time.perf_counter()
@@ -252,7 +253,8 @@ def extract_missing(
     for v in views:
         store.ensure_features(v, fields)
         missing = " OR ".join(f"{name} IS NULL" for name in extractor.features)
-        rows = store.read(v, ["id", "path"], missing)
+        # rows without an image (imported embeddings) have no pixels to compute from
+        rows = store.read(v, ["id", "path"], f"({missing}) AND path IS NOT NULL")
         skipped += store.count(v) - rows.num_rows
         records = [
             Record(id=i, path=Path(p), view=v, lon=0.0, lat=0.0)

@@ -65,7 +65,7 @@ def montage(rows: list[tuple[str, list[tuple[str, str]]]], path: Path, thumb: in
             draw.text((6, y), line, fill="black", font=label_font)
         for c, (image_path, caption) in enumerate(items):
             try:
-                with Image.open(image_path) as img:
+                with Image.open(image_path or "") as img:  # none: imported embeddings
                     img = img.convert("RGB")
                     img.thumbnail((thumb, thumb))
             except (OSError, ValueError):
