@@ -28,6 +28,8 @@ import functools
 import importlib
 import itertools
 import json
+import os
+import re
 import threading
 from pathlib import Path
 
@@ -55,6 +57,55 @@ def extension_files() -> list[Path]:
     return files
 
 
+SEALED_MEMORY_LIMIT = "1GB"
+"""DuckDB's memory limit on the sealed database (``$GEOVEC_SQL_MEMORY_LIMIT`` or
+:func:`set_sealed_limits` to change it): a query that needs more fails with DuckDB's
+"Out of Memory Error" instead of taking the machine's memory; nothing spills to disk."""
+SEALED_THREADS = 2
+"""DuckDB threads of the sealed database (``$GEOVEC_SQL_THREADS``, :func:`set_sealed_limits`)."""
+_SIZE = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
+_SEALED_LIMITS: dict = {}
+
+
+def sealed_limits() -> dict:
+    """The sealed database's ``memory_limit`` (DuckDB's size text) and ``threads``: as
+    :func:`set_sealed_limits` set them, else ``$GEOVEC_SQL_MEMORY_LIMIT`` /
+    ``$GEOVEC_SQL_THREADS``, else :data:`SEALED_MEMORY_LIMIT` / :data:`SEALED_THREADS`."""
+    memory = _SEALED_LIMITS.get("memory_limit") or os.environ.get(
+        "GEOVEC_SQL_MEMORY_LIMIT", SEALED_MEMORY_LIMIT
+    )
+    threads = _SEALED_LIMITS.get("threads") or os.environ.get("GEOVEC_SQL_THREADS", SEALED_THREADS)
+    return _checked_limits(memory, threads)
+
+
+def _checked_limits(memory_limit, threads) -> dict:
+    memory_limit = str(memory_limit).strip()
+    if not _SIZE.fullmatch(memory_limit):
+        raise QueryError(f"the SQL memory limit must be a size such as 1GB, got {memory_limit!r}")
+    try:
+        threads = int(threads)
+    except (TypeError, ValueError):
+        threads = 0
+    if not 1 <= threads <= 256:
+        raise QueryError("the SQL thread cap must be an integer 1 to 256")
+    return {"memory_limit": memory_limit, "threads": threads}
+
+
+def set_sealed_limits(*, memory_limit: str | None = None, threads: int | None = None) -> None:
+    """Set the sealed database's memory limit (a size: "512MB", "2GB") and thread cap;
+    None keeps the current one. A sealed database already made is replaced (its
+    configuration is locked), and the stores make their views again in the new one."""
+    current = sealed_limits()
+    wanted = _checked_limits(
+        current["memory_limit"] if memory_limit is None else memory_limit,
+        current["threads"] if threads is None else threads,
+    )
+    _SEALED_LIMITS.update(wanted)
+    if wanted != current:
+        with _SHARED_LOCK:  # queries running on the old one finish there
+            _SHARED.pop(True, None)
+
+
 def new_database(*, sealed: bool = False) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with spatial and lance loaded and lon/lat axis order enforced
     for every cursor (``SET GLOBAL geometry_always_xy``). Nothing is downloaded.
@@ -62,8 +113,10 @@ def new_database(*, sealed: bool = False) -> duckdb.DuckDBPyConnection:
     ``sealed`` (for SQL from outside: ``geovec sql``, the explorer): DuckDB's own file
     access is switched off and the configuration locked once the extensions are in, so
     no query can write or read a file (``COPY ... TO``, ``read_text('/etc/...')``,
-    ``ATTACH``) or turn that back on. The stores' Lance tables are still read: the lance
-    extension does its own reading."""
+    ``ATTACH``) or turn that back on; Python objects are not scanned by name; the memory
+    limit and thread cap of :func:`sealed_limits` hold, with no spilling to disk. The
+    stores' Lance tables are still read: the lance extension does its own reading."""
+    limits = sealed_limits() if sealed else None
     con = duckdb.connect(
         config={
             "autoinstall_known_extensions": False,
@@ -76,6 +129,10 @@ def new_database(*, sealed: bool = False) -> duckdb.DuckDBPyConnection:
     con.execute("SET GLOBAL geometry_always_xy = true")
     register_sql_functions(con)  # geodesic_m, in_footprint, ecef_x/y/z: the one geodesy
     if sealed:
+        con.execute(f"SET memory_limit = {quote(limits['memory_limit'])}")
+        con.execute(f"SET threads = {limits['threads']}")
+        con.execute("SET temp_directory = ''")  # the limit holds: nothing spills to a file
+        con.execute("SET python_enable_replacements = false")  # no Python frame scans
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
     return con
@@ -107,45 +164,109 @@ def check_read_only(query: str, *, select_only: bool = False) -> None:
 
 SAFE_TABLE_FUNCTIONS = frozenset({"range", "generate_series", "unnest"})
 """Table functions that make rows without reading anything."""
+REFUSED_FUNCTIONS = frozenset(
+    {"current_setting", "getvariable", "pg_get_viewdef", "pg_get_constraintdef", "get_block_size"}
+)
+"""Scalar functions that read settings, variables or the catalog (other stores' views)."""
+REFUSED_PREFIXES = ("lance", "__lance", "read_", "st_read", "duckdb_", "pragma_")
+"""Function names that read files, datasets or the database's own state, whatever follows."""
+FILE_LIKE = frozenset("/\\.:~")
+"""Characters that make a name a path (a replacement scan), never a table or a WITH name."""
+QUERY_NODES = frozenset({"SELECT_NODE", "SET_OPERATION_NODE", "RECURSIVE_CTE_NODE", "CTE_NODE"})
+
+
+def _fold(name: str) -> str:
+    """A name as DuckDB matches it: ASCII letters case-insensitively, nothing else folded."""
+    return name.translate(_ASCII_LOWER)
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 def check_table_references(query: str, tables: set[str]) -> None:
     """QueryError unless every table ``query`` reads is one of ``tables`` (the store's
-    views) or a name it defines itself (WITH), and every table function is one that reads
+    views) or a WITH name in scope where it is read, and every function is one that reads
     nothing. For SQL from outside: a sealed database touches no file through DuckDB, but
-    the lance extension reads ``'any/path.lance'`` and ``lance_*`` functions by itself."""
+    the lance extension reads ``'any/path.lance'`` (a replacement scan) and ``lance_*``
+    functions by itself.
+
+    WITH names are resolved scope by scope, as DuckDB binds them: a name is visible in the
+    query that defines it (its body and the WITH entries after it) and in the queries
+    nested in those, never outside; a recursive entry (``WITH RECURSIVE t AS (a UNION b)``)
+    sees itself in ``b`` only. Anything else read by name is a replacement scan, refused.
+    Also refused whatever the scope: names with ``/ \\ . : ~`` (paths, other schemas and
+    catalogs), table functions other than ``range``/``generate_series``/``unnest``, the
+    ``lance_*``/``read_*``/``duckdb_*``/``pragma_*`` functions, ``current_setting``,
+    ``getvariable`` and the macros that read the catalog, SHOW of a table list, and every
+    statement that json_serialize_sql cannot write out (EXPLAIN, PRAGMA, SET, CALL)."""
     with _SHARED_LOCK:
         text = shared_database(sealed=False).execute("SELECT json_serialize_sql(?)", [query])
         tree = json.loads(text.fetchone()[0])
     if tree.get("error"):
-        raise QueryError(tree.get("error_message", "the query cannot be read").splitlines()[0])
-    defined = set()
-    refused = []
+        message = tree.get("error_message", "the query cannot be read").splitlines()[0]
+        if "only select" in message.lower():
+            message = "only a SELECT can run here (EXPLAIN, PRAGMA, SET and CALL are refused)"
+        raise QueryError(message)
+    allowed = {_fold(t) for t in tables}
+    refused: list[str] = []
 
-    def walk(node):
+    def refuse(what: str) -> None:
+        if what not in refused:
+            refused.append(what)
+
+    def name_of(node: dict) -> str:
+        parts = [node.get("catalog_name"), node.get("schema_name"), node.get("table_name")]
+        return ".".join(str(p) for p in parts if p)
+
+    def query_node(node: dict, scope: frozenset) -> None:
+        inner = scope
+        for entry in (node.get("cte_map") or {}).get("map", []):
+            name = str(entry.get("key", ""))
+            if not name or FILE_LIKE & set(name):
+                refuse(f"WITH {name}")
+            value = entry.get("value") or {}
+            walk(value.get("query"), inner)  # its own name: only a recursive node's right side
+            inner = inner | {_fold(name)}
+        kind = node.get("type")
+        rest = {k: v for k, v in node.items() if k != "cte_map"}
+        if kind == "RECURSIVE_CTE_NODE":
+            walk(rest.pop("left", None), inner)
+            walk(rest.pop("right", None), inner | {_fold(str(node.get("cte_name", "")))})
+        elif kind == "CTE_NODE":
+            walk(rest.pop("query", None), inner)
+            walk(rest.pop("child", None), inner | {_fold(str(node.get("ctename", "")))})
+        for value in rest.values():
+            walk(value, inner)
+
+    def walk(node, scope: frozenset) -> None:
         if isinstance(node, list):
             for item in node:
-                walk(item)
+                walk(item, scope)
             return
         if not isinstance(node, dict):
             return
-        for entry in (node.get("cte_map") or {}).get("map", []):
-            defined.add(str(entry.get("key", "")).lower())
         kind = node.get("type")
-        if kind == "BASE_TABLE":
+        if isinstance(kind, str) and kind in QUERY_NODES and "class" not in node:
+            return query_node(node, scope)
+        if kind == "BASE_TABLE" and "class" not in node:
             name = str(node.get("table_name", ""))
-            parts = [node.get("catalog_name"), node.get("schema_name"), name]
-            if len([p for p in parts if p]) > 1 or name not in tables:
-                refused.append(".".join(p for p in parts if p))
-        elif kind == "TABLE_FUNCTION":
-            name = str((node.get("function") or {}).get("function_name", "")).lower()
-            if name not in SAFE_TABLE_FUNCTIONS:
-                refused.append(f"{name}(...)")
+            qualified = node.get("catalog_name") or node.get("schema_name")
+            if qualified or FILE_LIKE & set(name) or _fold(name) not in scope | allowed:
+                refuse(name_of(node))
+        elif kind == "SHOW_REF" and node.get("table_name"):
+            refuse(f"SHOW {node['table_name']}")
+        elif kind == "TABLE_FUNCTION" and "class" not in node:
+            function = str((node.get("function") or {}).get("function_name", ""))
+            if _fold(function) not in SAFE_TABLE_FUNCTIONS:
+                refuse(f"{function}(...)")
+        elif node.get("class") == "FUNCTION":
+            function = _fold(str(node.get("function_name", "")))
+            if function in REFUSED_FUNCTIONS or function.startswith(REFUSED_PREFIXES):
+                refuse(f"{node.get('function_name')}(...)")
         for value in node.values():
-            walk(value)
+            walk(value, scope)
 
-    walk(tree.get("statements", []))
-    refused = [r for r in refused if r.lower() not in defined]
+    walk(tree.get("statements", []), frozenset())
     if refused:
         names = ", ".join(sorted(tables))
         raise QueryError(
