@@ -57,7 +57,7 @@ def isolate(store: Store, *, radius_m: float = DEFAULT_RADIUS_M) -> IsolationRes
     the WGS84 geodesic, in any region):
     ``isolated`` true, and ``split`` ``test`` for them and ``train`` for the others unless
     the images came with a dataset split (kept). Images without a position are left out."""
-    if not radius_m > 0:
+    if not 0 < radius_m < float("inf"):  # NaN and inf too
         raise GeovecError(f"the isolation radius must be positive metres, got {radius_m}")
     if not store.count("ground"):
         raise GeovecError(f"{store.path} has no ground images; ingest some first")

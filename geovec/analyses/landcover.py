@@ -134,7 +134,11 @@ def landcover(
         given, reports nearest-centroid accuracy of the classes in component space and
         keeps the true map (:class:`TrueCover`) for the figure.
     """
+    if not pixels_per_tile >= 1:
+        raise GeovecError(f"pixels per tile must be at least 1, got {pixels_per_tile}")
     region, rows, x = _region_tiles(store, feature, region)
+    if x.shape[1] < 3:
+        raise GeovecError(f"{feature} has {x.shape[1]} values; its RGB image needs at least 3")
     scores, ratio = pca(x)
     lo, hi = scores.min(axis=0), scores.max(axis=0)
     rgb = (scores - lo) / np.where(hi > lo, hi - lo, 1.0)

@@ -1,7 +1,8 @@
 """The ``geovec`` command line: a thin Typer layer over the library.
 
-Every user error is a :class:`~geovec.errors.GeovecError`; it is printed as one line on
-stderr and the command exits with status 1, never with a traceback. Commands are grouped
+Every error a user can cause (:func:`geovec.errors.user_message`) is printed as one line
+on stderr and the command exits with status 1 (2 for a command line that does not parse),
+never with a traceback (:mod:`.app`). Commands are grouped
 by role: :mod:`.weights`, :mod:`.data`, :mod:`.analyses`, :mod:`.heads`, :mod:`.indexes`,
 :mod:`.serve`, :mod:`.demo`."""
 

@@ -97,10 +97,16 @@ def evaluate_command(
 ) -> None:
     """Cross-view localisation: ranks of the true tile or aerial, top-1 %, recall."""
     import geovec
+    from geovec.errors import GeovecError
+    from geovec.report.paths import output_folder
     from geovec.report.results import write_evaluations
 
+    if out:
+        output_folder(out, make=False)  # before the work, not after it
     store = open_existing(db)
     features = [ground_feature] if ground_feature or head else split_list(feature)
+    if not features:
+        raise GeovecError(f"--feature names no feature: {feature!r}")
     results = [
         geovec.evaluate(
             store,
@@ -199,9 +205,12 @@ def search_command(
     """Aerial image-based search: nearest aerial images and their ground photos."""
     import geovec
     from geovec.geo.bounds import parse_bbox, parse_near
+    from geovec.report.paths import output_file
     from geovec.report.results import write_search_montage
     from geovec.report.terminal import search_lines
 
+    if out:
+        output_file(out, make=False)  # before the work, not after it
     hits = geovec.search(
         open_existing(db),
         feature,
@@ -260,8 +269,11 @@ def classify_command(
 ) -> None:
     """Region classification with an RBF SVM per feature (paper Table 1), with montages."""
     import geovec
+    from geovec.report.paths import output_folder
     from geovec.report.results import write_classification
 
+    if out:
+        output_folder(out, make=False)  # before the work, not after it
     store = open_existing(db)
     result = geovec.classify(store, split_list(feature), train_per_region=train_per_region)
     if out:

@@ -1,5 +1,12 @@
 """The Typer application and what every command shares: one-line user errors, JSON output,
-and the options several commands take. Commands live beside this file, by role."""
+and the options several commands take. Commands live beside this file, by role.
+
+Errors: whatever a user can cause ends as one line on stderr, never a traceback. Exit
+status 1 for a failure of the work (a :class:`~geovec.errors.GeovecError`, an OS error such
+as a missing or read-only path or a full disk, a damaged store:
+:func:`geovec.errors.user_message`); status 2, click's and POSIX's "used wrongly", for a
+command line that does not parse (a missing argument, text where a number goes, an unknown
+option), with the command's ``--help`` named. Only a bug of geovec shows a traceback."""
 
 from __future__ import annotations
 
@@ -11,10 +18,40 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import typer.core
+from typer._click.exceptions import NoArgsIsHelpError, UsageError  # typer's own click (pinned)
 
-from geovec.errors import GeovecError
+from geovec.errors import user_message
+
+
+class OneLineUsage(typer.core.TyperGroup):
+    """The root group: a command line that does not parse (of any command below) is one
+    line on stderr and exit status 2, instead of click's usage box."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except UsageError as exc:
+            _usage_line(exc)
+
+    def invoke(self, ctx: typer.Context):
+        try:
+            return super().invoke(ctx)
+        except UsageError as exc:
+            _usage_line(exc)
+
+
+def _usage_line(exc: UsageError) -> None:
+    if isinstance(exc, NoArgsIsHelpError):
+        raise exc  # no arguments at all: the help, as asked for by no_args_is_help
+    message = exc.format_message().rstrip(".")
+    where = f" (see: {exc.ctx.command_path} --help)" if exc.ctx is not None else ""
+    typer.echo(f"error: {message[:1].lower()}{message[1:]}{where}", err=True)
+    raise typer.Exit(exc.exit_code)
+
 
 app = typer.Typer(
+    cls=OneLineUsage,
     help="geovec: location dependence of CNN features (Workman & Jacobs, CVPRW 2015).",
     no_args_is_help=True,
     add_completion=False,
@@ -31,17 +68,24 @@ def fail(message: str) -> None:
 
 
 def user_errors(func: Callable) -> Callable:
-    """Turn a GeovecError into a one-line message and exit status 1."""
+    """Turn an error the user caused into a one-line message and exit status 1
+    (:func:`geovec.errors.user_message`: a GeovecError, an OS error, a damaged store);
+    a bug keeps its traceback."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
-        except GeovecError as exc:
-            fail(str(exc))
         except KeyboardInterrupt:
             typer.echo("interrupted", err=True)
             raise typer.Exit(130) from None
+        except (typer.Exit, typer.Abort, typer.TyperException):  # typer's own signals
+            raise
+        except Exception as exc:
+            message = user_message(exc, where=kwargs.get("db"))
+            if message is None:
+                raise
+            fail(message)
 
     return wrapper
 

@@ -87,9 +87,12 @@ def ingest_command(
     ):
         return
     import geovec
+    from geovec.errors import GeovecError
     from geovec.features.names import default_features
 
-    chosen = split_list(features) or default_features()
+    chosen = split_list(features) if features is not None else default_features()
+    if not chosen:
+        raise GeovecError(f"--features names no feature: {features!r}")
     typer.echo(f"features: {', '.join(chosen)}", err=True)
     summary = geovec.ingest(
         geovec.open(db),

@@ -3,7 +3,9 @@ in the user's browser when asked."""
 
 from __future__ import annotations
 
+import errno
 import ipaddress
+import socket
 import threading
 import webbrowser
 from collections.abc import Callable
@@ -44,6 +46,7 @@ def serve(
         ) from None
     if not 1 <= port <= 65535:
         raise GeovecError(f"port must be 1 to 65535, got {port}")
+    sock = _bind(host, port)  # first: a name that does not resolve or a taken port, said once
     local = is_loopback(host)
     app = create_app(store, allowed_hosts=LOOPBACK_NAMES if local else None)
     shown = f"[{host}]" if ":" in host else host
@@ -59,10 +62,33 @@ def serve(
     if open_browser:
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()
     try:
-        server.run()
+        server.run(sockets=[sock])
     except OSError as exc:
         raise GeovecError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
-    except SystemExit:  # uvicorn exits when it cannot bind; its log line says why
+    except SystemExit:  # uvicorn exits when it cannot start; its log line says why
         pass
+    finally:
+        sock.close()
     if not server.started:
-        raise GeovecError(f"cannot serve on {host}:{port} (is the port in use? try --port)")
+        raise GeovecError(f"cannot serve on {host}:{port}")
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host``:``port`` for uvicorn to listen on.
+
+    Raises:
+      GeovecError: the name does not resolve, the port is taken or not allowed.
+    """
+    address = host.strip("[]")
+    sock = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((address, port))
+    except OSError as exc:
+        sock.close()
+        why = exc.strerror or str(exc)
+        hint = " (is the port in use? try --port)" if exc.errno == errno.EADDRINUSE else ""
+        raise GeovecError(
+            f"cannot serve on {host}:{port}: {why[:1].lower()}{why[1:]}{hint}"
+        ) from None
+    return sock

@@ -88,9 +88,11 @@ def reference_grid(
     polygon = box(*region) if isinstance(region, tuple) else region
     if polygon.is_empty or polygon.area == 0:
         raise GeovecError("the region is empty")
-    spacing = spacing_m or tile_m
-    if tile_m <= 0 or spacing <= 0:
-        raise GeovecError("tile size and spacing must be positive metres")
+    spacing = tile_m if spacing_m is None else spacing_m
+    if not (0 < tile_m < math.inf and 0 < spacing < math.inf):  # NaN fails both
+        raise GeovecError(
+            f"tile size and spacing must be positive metres, got {tile_m:g} and {spacing:g}"
+        )
     centre = polygon.centroid
     crs = local_crs(centre.x, centre.y)
     forward = Transformer.from_crs("EPSG:4326", crs, always_xy=True)

@@ -29,11 +29,16 @@ def read_world_file(path: str | Path) -> np.ndarray:
 def world_file_of(image: Path) -> Path | None:
     """The world file beside an image: .pgw for .png (first and last letters of the
     extension plus w), .pngw, or .wld; None when there is none."""
-    ext = image.suffix.lower()
-    for candidate in (ext[:2] + ext[-1] + "w", ext + "w", ".wld"):
+    for candidate in _world_suffixes(image):
         if image.with_suffix(candidate).exists():
             return image.with_suffix(candidate)
     return None
+
+
+def _world_suffixes(image: Path) -> list[str]:
+    """.pgw and .pngw for a .png; only .wld for a file without an extension."""
+    ext = image.suffix.lower()
+    return [ext[:2] + ext[-1] + "w", ext + "w", ".wld"] if ext else [".wld"]
 
 
 def write_world_file(path: str | Path, affine: np.ndarray) -> None:
@@ -62,9 +67,8 @@ class Orthophoto:
         if world_file is None:
             world_file = world_file_of(image)
             if world_file is None:
-                ext = image.suffix.lower()
                 raise AerialSourceError(
-                    f"{image}: no world file beside it (.{ext[1]}{ext[-1]}w or .wld)"
+                    f"{image}: no world file beside it ({' or '.join(_world_suffixes(image))})"
                 )
         if crs is None:
             prj = image.with_suffix(".prj")

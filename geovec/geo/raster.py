@@ -8,6 +8,7 @@ each point is cut from a raster that covers it.
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,9 @@ class Raster:
 
         self.path = Path(path)
         try:
-            self.dataset = rasterio.open(self.path)
+            with warnings.catch_warnings():  # not georeferenced: said below, in one line
+                warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+                self.dataset = rasterio.open(self.path)
         except rasterio.errors.RasterioIOError as exc:
             raise AerialSourceError(f"{self.path}: not a raster GDAL can read ({exc})") from None
         ds = self.dataset

@@ -244,6 +244,8 @@ def extract_missing(
     ``workers`` as for :func:`ingest`.
     """
     started = time.perf_counter()
+    if view is not None and view not in VIEWS:
+        raise GeovecError(f"view must be one of {', '.join(VIEWS)}, got {view!r}")
     extractor = FeatureExtractor(features, batch_size=batch_size)
     views = [view] if view else [v for v in VIEWS if store.has(v)]
     if not views:

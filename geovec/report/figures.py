@@ -12,10 +12,16 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
+from geovec.errors import GeovecError  # noqa: E402
+from geovec.report.paths import output_file  # noqa: E402
+
 
 def _save(fig, path: Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path = output_file(path, {f".{s}" for s in fig.canvas.get_supported_filetypes()})
+    except GeovecError:
+        plt.close(fig)
+        raise
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from geovec.report.paths import output_file
+
 LABEL_PX = 20
 """Row labels' font size (pixels)."""
 CAPTION_PX = 14
@@ -75,7 +77,6 @@ def montage(rows: list[tuple[str, list[tuple[str, str]]]], path: Path, thumb: in
             for i, line in enumerate(_wrap(draw, caption, caption_font, thumb)):
                 y = top + thumb + 3 + i * (CAPTION_PX + 3)
                 draw.text((left, y), line, fill="black", font=caption_font)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = output_file(path, set(Image.registered_extensions()))
     canvas.save(path)
     return path

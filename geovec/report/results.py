@@ -13,6 +13,7 @@ from matplotlib import colormaps, colors
 
 from geovec.report.figures import image_pair, localisation_curves, tile_heatmap
 from geovec.report.montage import montage
+from geovec.report.paths import output_file, output_folder
 
 if TYPE_CHECKING:
     from geovec.analyses.classify import Classification
@@ -26,8 +27,7 @@ if TYPE_CHECKING:
 
 def write_json(obj: object, path: Path) -> Path:
     """``obj`` as indented JSON (numpy scalars and paths as plain values)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = output_file(path)
     path.write_text(json.dumps(obj, indent=1, default=_plain))
     return path
 
@@ -42,7 +42,7 @@ def write_evaluations(evaluations: list[Evaluation | PairEvaluation], out: Path)
     """For each evaluation: evaluate_<feature>.json (the aggregates) and
     ranks_<feature>.parquet (one row per query); then, for the map protocol, curve.png
     with every curve."""
-    out = Path(out)
+    out = output_folder(out)
     written = []
     for e in evaluations:
         name = e.ground_feature if e.protocol == "pairs" else e.feature
@@ -89,7 +89,7 @@ def write_search_montage(query: str | Path, hits: list[SearchHit], path: Path) -
 def write_classification(store: Store, result: Classification, out: Path) -> list[Path]:
     """classify.json, and per feature the montage of Figures 5 and 6: the most
     region-typical, most wrongly scored and most ambiguous test photos."""
-    out = Path(out)
+    out = output_folder(out)
     written = [write_json(result.as_dict(), out / "classify.json")]
     paths = {g["id"]: g["path"] for g in store.read("ground", ["id", "path"]).to_pylist()}
     for r in result.results:

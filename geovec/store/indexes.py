@@ -218,6 +218,9 @@ def nearest_query(
     (Euclidean): through the column's index when it has one unless ``exact``; ``where`` a
     prefilter applied before the neighbours are chosen, on both paths."""
     query = store.table(view).search(vector, vector_column_name=feature).distance_type("l2")
+    for name, value in (("nprobes", nprobes), ("refine_factor", refine_factor)):
+        if value is not None and value < 1:
+            raise VectorIndexError(f"{name} must be at least 1, got {value}")
     if exact:
         query = query.bypass_vector_index()
     else:
