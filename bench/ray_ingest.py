@@ -24,7 +24,7 @@ def child(args) -> None:
 
     kwargs = {} if args.engine == "local" else {"engine": "ray", "workers": args.workers}
     if args.engine == "ray":
-        from geovec.ingestion.ray_engine import start_ray
+        from geovec.engines import start_ray
 
         t0 = time.perf_counter()
         start_ray(None)

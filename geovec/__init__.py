@@ -13,11 +13,10 @@ True
 Names are imported on first use, so ``import geovec`` stays light (no JAX until needed).
 """
 
-from __future__ import annotations
+import importlib as _importlib
+import typing as _typing
 
-import importlib
-from typing import TYPE_CHECKING
-
+from geovec.defaults import DEFAULT_BATCH_SIZE, __version__
 from geovec.errors import (
     FeatureMissingError,
     GeovecError,
@@ -26,12 +25,6 @@ from geovec.errors import (
     StoreError,
     WeightsNotFoundError,
 )
-
-__version__ = "0.1.0"
-
-DEFAULT_BATCH_SIZE = 64
-"""Images per jitted forward pass unless told otherwise. On 2 CPU cores CaffeNet runs
-fastest here at 64 (bench/extract.py: 77-80 images/s, against 72-73 at 32)."""
 
 _LAZY = {
     # the store
@@ -72,7 +65,7 @@ _LAZY = {
     "create_app": "geovec.explorer.app",
 }
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from geovec.analyses.classify import classify
     from geovec.analyses.crossview import evaluate
     from geovec.analyses.isolation import isolate
@@ -143,11 +136,12 @@ __all__ = [  # the lazy names (_LAZY) and the eager ones; tests check they agree
 
 def __getattr__(name: str):
     if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
+        value = getattr(_importlib.import_module(_LAZY[name]), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'geovec' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    """The public names only: not the modules and helpers the package itself uses."""
+    return sorted(__all__)

@@ -74,7 +74,7 @@ def ray_cluster():
     """A local Ray cluster of 2 CPUs for the session (started by the test, stopped after);
     skipped, saying why, where Ray is not installed (pip install 'geovec[ray]')."""
     ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'geovec[ray]'")
-    from geovec.ingestion.ray_engine import start_ray
+    from geovec.engines import start_ray
 
     if ray.is_initialized():
         ray.shutdown()

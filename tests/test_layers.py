@@ -14,7 +14,7 @@ RANK = {  # a room may import rooms of a lower rank, and itself
     "resources": 0,
     "progress": 0,
     "geodesy": 0.25,  # the one geodesy: distances and footprints (geovec.geodesy)
-    "geovec": 0.5,  # the package's own __init__: version, batch size, the lazy public names
+    "engines": 0.25,  # the engine names and the Ray session (ingest, extract, evaluate)
     "nets": 1,
     "store": 1,
     "encoders": 1.5,  # ONNX image encoders added by the user (geovec weights add-onnx)
@@ -25,6 +25,7 @@ RANK = {  # a room may import rooms of a lower rank, and itself
     "analyses": 5,
     "synthetic": 5,
     "report": 6,
+    "geovec": 6.5,  # the package's own __init__, the lazy public names: for demo and cli only
     "demo": 7,
     "explorer": 7.5,  # the web explorer (geovec serve)
     "cli": 8,
@@ -101,5 +102,19 @@ def test_no_import_circle():
             visit(node, [])
 
 
-def test_the_package_root_imports_only_errors_at_run_time():
-    assert runtime_imports(PACKAGE / "__init__.py") == {"geovec.errors"}
+def test_the_package_root_imports_only_bottom_modules_at_run_time():
+    assert runtime_imports(PACKAGE / "__init__.py") == {"geovec.defaults", "geovec.errors"}
+
+
+def test_the_package_lists_only_its_public_names():
+    """dir(geovec) is the API: no helper module (importlib, typing), no submodule."""
+    import geovec.errors  # noqa: F401 - a submodule, now an attribute of the package
+
+    assert dir(geovec) == sorted(geovec.__all__)
+
+
+def test_the_version_is_the_projects():
+    import tomllib
+
+    project = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["project"]
+    assert geovec.__version__ == project["version"]

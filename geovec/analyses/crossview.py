@@ -34,11 +34,10 @@ from geovec.analyses.metrics import (
 from geovec.analyses.pairs import METHODS, PairEvaluation, evaluate_pairs, learned_head
 from geovec.analyses.region_data import RegionData, load_region_data
 from geovec.defaults import DEFAULT_FEATURE, DEFAULT_NEIGHBORS
+from geovec.engines import ENGINES, in_ray_session
 from geovec.errors import GeovecError
 from geovec.heads.file import Head
 from geovec.ingestion.links import relink_hint
-from geovec.ingestion.ray_engine import in_ray_session
-from geovec.ingestion.stream import ENGINES
 from geovec.store import Store
 
 CANDIDATE_BLOCK = 1_000_000

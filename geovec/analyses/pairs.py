@@ -27,10 +27,10 @@ from geovec.analyses.distributed import distributed_ranks
 from geovec.analyses.knn import closer_than_true, neighbour_mean, take_rows, tile_ranks
 from geovec.analyses.metrics import recall_at, top_one_percent
 from geovec.defaults import DEFAULT_NEIGHBORS
+from geovec.engines import in_ray_session
 from geovec.errors import GeovecError
 from geovec.heads.file import Head, as_head, check_unseen
 from geovec.ingestion.links import relink_hint
-from geovec.ingestion.ray_engine import in_ray_session
 from geovec.store import Store
 from geovec.store.filters import quote
 

@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 
 import geovec.cli.embeddings as emb
-from geovec import DEFAULT_BATCH_SIZE
 from geovec.cli.app import DbArgument, app, command, open_existing, split_list
+from geovec.defaults import DEFAULT_BATCH_SIZE
 from geovec.geo.cutouts import CUTOUT_FOV, CUTOUT_SIZE, SIDE_HEADINGS
 from geovec.geo.grid import TILE_M
 from geovec.ingestion.aerial import DEFAULT_PX

@@ -18,7 +18,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from geovec import __version__
+from geovec.defaults import __version__
 from geovec.encoders.model import ModelFacts, inspect_model, onnxruntime, open_session
 from geovec.encoders.preprocessing import Preprocessing, default_mean_std
 from geovec.errors import EncoderError

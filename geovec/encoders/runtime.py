@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from geovec import __version__
+from geovec.defaults import __version__
 from geovec.encoders.model import onnxruntime, open_session
 from geovec.encoders.preprocessing import encoder_input
 from geovec.encoders.registry import EncoderInfo, encoder_info, sha256_of

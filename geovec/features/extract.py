@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from geovec import DEFAULT_BATCH_SIZE, __version__
+from geovec.defaults import DEFAULT_BATCH_SIZE, __version__
 from geovec.encoders.runtime import Encoder, load_encoder
 from geovec.errors import GeovecError
 from geovec.features.gist import IMAGE_SIZE, gist_batch, gist_input

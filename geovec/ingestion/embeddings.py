@@ -60,7 +60,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pyproj import CRS
 
-from geovec import __version__
+from geovec.defaults import __version__
 from geovec.errors import ManifestError
 from geovec.features.names import known_features
 from geovec.ingestion.geoparquet import (

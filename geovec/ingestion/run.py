@@ -21,13 +21,13 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from geovec import DEFAULT_BATCH_SIZE
+from geovec.defaults import DEFAULT_BATCH_SIZE
+from geovec.engines import in_ray_session
 from geovec.errors import GeovecError
 from geovec.features.extract import FeatureExtractor
 from geovec.features.indoor import indoor_mask, scene_network, top_categories
 from geovec.features.names import default_features, parse_features
 from geovec.ingestion.links import link_pairs, overhead_claims
-from geovec.ingestion.ray_engine import in_ray_session
 from geovec.ingestion.records import Failure, Record
 from geovec.ingestion.sources import read_source
 from geovec.ingestion.stream import stream_into_store

@@ -9,6 +9,7 @@ import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
+from geovec.engines import ENGINES
 from geovec.errors import GeovecError
 from geovec.features.decode import load_rgb
 from geovec.features.extract import FeatureExtractor, PreparedImage
@@ -84,9 +85,6 @@ def stream_features(
                 flush()
         flush()
     return done, failed
-
-
-ENGINES = ("local", "ray")
 
 
 def stream_into_store(

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from safetensors.numpy import save as safetensors_bytes
 
-from geovec import __version__
+from geovec.defaults import __version__
 from geovec.errors import ArchitectureMismatchError, GeovecError
 from geovec.nets.caffe import read_binaryproto, read_caffemodel
 from geovec.nets.caffe_to_flax import caffe_to_flax

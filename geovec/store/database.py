@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from geovec import __version__
+from geovec.defaults import __version__
 from geovec.errors import FeatureMissingError, QueryError, StoreError
 from geovec.store.commits import commit
 from geovec.store.filters import id_filter
