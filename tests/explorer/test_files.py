@@ -38,3 +38,19 @@ def test_relative_dotdot_wrong_suffix_missing_and_folders_are_refused(tmp_path):
     assert servable(str(tmp_path / "missing.png")) is None
     assert servable(str(tmp_path / "dir.png")) is None
     assert servable(None) is None and servable("") is None
+
+
+def test_a_linked_parent_folder_is_not_followed(tmp_path):
+    """The row names t/imgs/a.png; t/imgs became a link to another folder: its real path
+    is outside the folder the row names (before issue 19 it was sent: the folder was
+    resolved too, and the file is inside the folder's target)."""
+    (tmp_path / "secret").mkdir()
+    (tmp_path / "secret" / "a.png").write_bytes(b"png")
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "imgs").symlink_to(tmp_path / "secret", target_is_directory=True)
+    assert servable(str(tmp_path / "t" / "imgs" / "a.png")) is None
+    (tmp_path / "up").symlink_to(tmp_path / "t", target_is_directory=True)
+    (tmp_path / "t" / "own").mkdir()
+    (tmp_path / "t" / "own" / "b.png").write_bytes(b"png")
+    assert servable(str(tmp_path / "up" / "own" / "b.png")) is None  # a link higher up
+    assert servable(str(tmp_path / "t" / "own" / "b.png")) == tmp_path / "t" / "own" / "b.png"
