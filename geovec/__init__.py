@@ -63,6 +63,9 @@ _LAZY = {
     # the web explorer (extra: geovec[serve])
     "serve": "geovec.explorer.server",
     "create_app": "geovec.explorer.app",
+    # georeferenced products: GeoParquet, COG, STAC
+    "export": "geovec.exports.tables",
+    "export_stac": "geovec.exports.stac",
 }
 
 if _typing.TYPE_CHECKING:
@@ -77,6 +80,8 @@ if _typing.TYPE_CHECKING:
     from geovec.encoders.registry import add_onnx
     from geovec.explorer.app import create_app
     from geovec.explorer.server import serve
+    from geovec.exports.stac import export_stac
+    from geovec.exports.tables import export
     from geovec.features.extract import FeatureExtractor
     from geovec.geo.aerial import open_source
     from geovec.geo.grid import reference_grid
@@ -113,6 +118,8 @@ __all__ = [  # the lazy names (_LAZY) and the eager ones; tests check they agree
     "embed",
     "evaluate",
     "evaluate_pairs",
+    "export",
+    "export_stac",
     "extract_missing",
     "import_dataset",
     "ingest",

@@ -76,6 +76,11 @@ class EncoderError(GeovecError):
     output, a bad name or preprocessing, a model file changed or gone."""
 
 
+class ExportError(GeovecError):
+    """A GeoParquet, GeoTIFF or STAC export cannot be written as asked (an unknown view or
+    file type, a raster too large, a folder with nothing to catalogue)."""
+
+
 class NonFiniteFeatureError(StoreError):
     """A stored feature vector holds NaN or infinity (a store written by an older geovec or
     by hand): no distance to it means anything."""

@@ -25,6 +25,7 @@ RANK = {  # a room may import rooms of a lower rank, and itself
     "analyses": 5,
     "synthetic": 5,
     "report": 6,
+    "exports": 6,  # GeoParquet, COG and STAC out (geovec export), beside report
     "geovec": 6.5,  # the package's own __init__, the lazy public names: for demo and cli only
     "demo": 7,
     "explorer": 7.5,  # the web explorer (geovec serve)

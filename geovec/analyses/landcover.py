@@ -62,12 +62,16 @@ class LandcoverResult:
     (:func:`geovec.geo.grid.local_crs`) the image is drawn in."""
     extent: tuple[float, float, float, float] | None = dataclasses.field(default=None, repr=False)
     """The image's outer edges in that frame: west, east, south, north (metres)."""
+    tile_lonlat: np.ndarray | None = dataclasses.field(default=None, repr=False)
+    """(N, 2) lon, lat of the tiles' centres (decimal degrees), for their footprints."""
+    tile_size_m: np.ndarray | None = dataclasses.field(default=None, repr=False)
+    """(N,) the tiles' footprint sides in metres (NaN where unknown)."""
 
     def as_dict(self) -> dict:
         return {
             f.name: getattr(self, f.name)
             for f in dataclasses.fields(self)
-            if f.name not in ("image", "truth", "origin", "extent")
+            if f.name not in ("image", "truth", "origin", "extent", "tile_lonlat", "tile_size_m")
         }
 
 
@@ -102,7 +106,7 @@ def _class_accuracy(scores: np.ndarray, labels: list[str]) -> tuple[float, float
 def _region_tiles(store: Store, feature: str, region: str | None):
     """(region, tile rows with lon/lat, their feature matrix) of one region."""
     store.require_feature("map", feature)
-    meta = store.read("map", ["id", "region", "lon", "lat"]).to_pylist()
+    meta = store.read("map", ["id", "region", "lon", "lat", "size_m"]).to_pylist()
     regions = sorted({m["region"] for m in meta}, key=str)
     if region is None:
         if len(regions) > 1:
@@ -161,6 +165,8 @@ def landcover(
     result = LandcoverResult(str(region), feature, len(rows), [float(r) for r in ratio], image)
     result.origin = origin
     half = step / 2
+    result.tile_lonlat = np.column_stack([lon, lat])
+    result.tile_size_m = np.array([np.nan if m["size_m"] is None else m["size_m"] for m in rows])
     result.extent = tuple(
         float(v) for v in (xs[0] - half, xs[-1] + half, ys[-1] - half, ys[0] + half)
     )

@@ -22,6 +22,7 @@ from geovec.cli.app import (
     split_list,
 )
 from geovec.cli.embeddings import note_missing_images
+from geovec.cli.export import CrsOption, check_output, write_heatmap_file, write_landcover_file
 from geovec.defaults import (
     DEFAULT_FEATURE,
     DEFAULT_K,
@@ -144,7 +145,11 @@ def localize_command(
     region: RegionOption = None,
     top: Annotated[int, typer.Option(help="Best tiles to list.")] = DEFAULT_TOP,
     head: HeadOption = None,
-    heatmap: Annotated[Path | None, typer.Option(help="Write the tile-score heatmap PNG.")] = None,
+    heatmap: Annotated[
+        Path | None,
+        typer.Option(help="Write the heatmap: .png figure, .tif COG, .geojson/.parquet tiles."),
+    ] = None,
+    crs: CrsOption = None,
     radius_m: Annotated[
         float,
         typer.Option(
@@ -156,9 +161,10 @@ def localize_command(
 ) -> None:
     """Rank the map tiles for one ground image; best tiles with lon/lat, and a heatmap."""
     import geovec
-    from geovec.report.results import write_heatmap
     from geovec.report.terminal import localization_lines
 
+    if heatmap:
+        check_output(heatmap, "heatmap", crs)  # before the work, not after it
     result = geovec.localize(
         open_existing(db),
         feature,
@@ -171,7 +177,7 @@ def localize_command(
         radius_m=radius_m,
     )
     if heatmap:
-        write_heatmap(result, heatmap)
+        write_heatmap_file(result, heatmap, crs)
     if as_json:
         print_json(result.as_dict())
         return
@@ -288,7 +294,7 @@ def classify_command(
 @command(app, "landcover")
 def landcover_command(
     db: DbArgument,
-    out: Annotated[Path, typer.Option(help="PNG to write.")],
+    out: Annotated[Path, typer.Option(help="File to write: .png figure or .tif COG.")],
     region: RegionOption = None,
     feature: FeatureOption = DEFAULT_FEATURE,
     truth: Annotated[
@@ -297,17 +303,18 @@ def landcover_command(
     pixels_per_tile: Annotated[
         int, typer.Option(help="Image pixels per tile spacing.")
     ] = DEFAULT_PIXELS_PER_TILE,
+    crs: CrsOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """PCA of a feature over the map tiles as RGB, natural-neighbour filled (Figure 7)."""
     import geovec
-    from geovec.report.results import write_landcover
     from geovec.report.terminal import landcover_line
 
+    check_output(out, "landcover", crs)  # before the work, not after it
     result = geovec.landcover(
         open_existing(db), feature, region=region, truth=truth, pixels_per_tile=pixels_per_tile
     )
-    write_landcover(result, out)
+    write_landcover_file(result, out, crs)
     if as_json:
         print_json({**result.as_dict(), "out": str(out)})
         return
