@@ -31,6 +31,7 @@ from geovec.defaults import DEFAULT_FEATURE, DEFAULT_NEIGHBORS, DEFAULT_RADIUS_M
 from geovec.errors import GeovecError
 from geovec.geodesy import distance_m
 from geovec.heads.file import Head, as_head
+from geovec.ingestion.embeddings import require_computable
 from geovec.store import Store
 from geovec.store.filters import id_filter
 
@@ -158,6 +159,7 @@ def localize(
     if id is not None:
         vec, own_region, true_lonlat, label, isolated = _stored_query(store, feature, id)
     else:
+        require_computable(store, "ground", feature, "localize a stored image by its id")
         vec, own_region, true_lonlat, label, isolated = _image_query(Path(image), feature)
     region = region or own_region
     if data is not None:

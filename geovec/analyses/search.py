@@ -18,6 +18,7 @@ import numpy as np
 from geovec.defaults import DEFAULT_FEATURE, DEFAULT_K
 from geovec.errors import GeovecError
 from geovec.geo.bounds import Bbox, Near, as_bbox, as_near
+from geovec.ingestion.embeddings import require_computable
 from geovec.store import Store
 from geovec.store.filters import bbox_filter, id_filter, quote
 from geovec.store.indexes import nearest_query
@@ -91,6 +92,7 @@ def search(
         raise GeovecError(f"k must be at least 1, got {k}")
     dim = store.require_feature("overhead", feature)
     if vector is None:
+        require_computable(store, "overhead", feature, "search with a stored vector (vector=)")
         vector = _image_vector(Path(image), feature)
     vector = np.asarray(vector, np.float32).reshape(-1)
     if len(vector) != dim:

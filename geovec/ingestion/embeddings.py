@@ -200,14 +200,14 @@ def read_layout(
         raise ManifestError("give both --lon-column and --lat-column")
     vector = _pick(schema, vector_column, VECTOR_COLUMNS, "vector", source)
     if vector is None:
-        floats = [f.name for f in schema if _is_float_list(f.type)]
-        if len(floats) != 1:
+        lists = [f.name for f in schema if _is_float_list(f.type)]
+        if len(lists) != 1:
             raise ManifestError(
                 f"{source}: which column holds the vectors? name it with --vector-column "
                 f"(no column is named {', '.join(VECTOR_COLUMNS)}; lists of floats: "
-                f"{', '.join(floats) or 'none'})"
+                f"{', '.join(lists) or 'none'})"
             )
-        vector = floats[0]
+        vector = lists[0]
     vector_type = schema.field(vector).type
     if not _is_float_list(vector_type):
         raise ManifestError(
@@ -222,19 +222,19 @@ def read_layout(
         "split": _pick(schema, split_column, ("split",), "split", source),
         "size": "size_m" if "size_m" in schema.names else None,
     }
-    geo = geo_metadata(schema, source) or {}
-    geo_columns = geo.get("columns") if isinstance(geo.get("columns"), dict) else {}
     if lon_column is not None:
         _pick(schema, lon_column, (), "lon", source)
         _pick(schema, lat_column, (), "lat", source)
-        return Layout(**columns, lon=lon_column, lat=lat_column)
+        return _numeric(Layout(**columns, lon=lon_column, lat=lat_column), schema, source)
+    geo = geo_metadata(schema, source) or {}
+    geo_columns = geo.get("columns") if isinstance(geo.get("columns"), dict) else {}
     geometry = _pick(schema, geometry_column, (), "geometry", source)
     if geometry is None and geo.get("primary_column") in schema.names:
         geometry = geo["primary_column"]
     if geometry is None:
         pair = next((p for p in LONLAT_COLUMNS if set(p) <= set(schema.names)), None)
         if pair is not None:
-            return Layout(**columns, lon=pair[0], lat=pair[1])
+            return _numeric(Layout(**columns, lon=pair[0], lat=pair[1]), schema, source)
         geometry = next((c for c in GEOMETRY_COLUMNS if c in schema.names), None)
     if geometry is None:
         if view == "map" or columns["pair"] is None:
@@ -242,7 +242,7 @@ def read_layout(
                 f"{source}: no positions (no GeoParquet geometry, no lon/lat columns); name "
                 "them with --geometry-column or --lon-column and --lat-column"
             )
-        return Layout(**columns)  # pair-only rows (ground/overhead): no position at all
+        return _numeric(Layout(**columns), schema, source)  # pair-only rows: no position
     meta = geo_columns.get(geometry)
     types: list = []
     if isinstance(meta, dict):
@@ -266,7 +266,7 @@ def read_layout(
             f"{source}: geometry encoding {encoding!r} of {geometry!r} is not read here "
             f"(WKB, {', '.join(NATIVE_ENCODINGS)})"
         )
-    return Layout(
+    layout = Layout(
         **columns,
         geometry=geometry,
         encoding=encoding,
@@ -274,6 +274,16 @@ def read_layout(
         crs_source=crs_source,
         polygons=polygons,
     )
+    return _numeric(layout, schema, source)
+
+
+def _numeric(layout: Layout, schema: pa.Schema, source: Path) -> Layout:
+    """``layout``, once its lon, lat and size_m columns are known to hold numbers."""
+    for name in (layout.lon, layout.lat, layout.size):
+        kind = storage(schema.field(name).type) if name else None
+        if kind is not None and not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+            raise ManifestError(f"{source}: column {name!r} holds {kind}, not numbers")
+    return layout
 
 
 # one batch ----------------------------------------------------------------------------
@@ -630,3 +640,14 @@ def _batch_rows(
     names.append(feature)
     table = pa.Table.from_arrays(arrays, names=names)
     return table, [pair[i] for i in keep], failures, repeated
+
+
+def require_computable(store: Store, view: str, feature: str, instead: str) -> None:
+    """Nothing unless ``feature`` of ``view`` was imported (published embeddings): then a
+    one-line GeovecError, since geovec cannot compute it for an image file; ``instead``
+    says what to query with."""
+    if feature in store.features(view) and store.provenance(view, feature).get("imported"):
+        raise ManifestError(
+            f"{view}.{feature} was imported (published embeddings): geovec cannot compute it "
+            f"for an image file; {instead}"
+        )

@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import shapely
+from PIL import Image
 from typer.testing import CliRunner
 
 import geovec
@@ -276,6 +277,10 @@ def test_unreadable_layouts_are_one_line_errors(tmp_path):
         ingest_embeddings(store, nowhere, view="map", feature="q", size_m=1.0)
     with pytest.raises(ManifestError, match="no column 'vec'"):
         ingest_embeddings(store, nowhere, view="map", feature="q", vector_column="vec")
+    words = tmp_path / "words.parquet"
+    write_plain(words, {"id": ["a"], "emb": [[1.0]], "lon": ["east"], "lat": [0.0]})
+    with pytest.raises(ManifestError, match="'lon' holds string, not numbers"):
+        ingest_embeddings(store, words, view="ground", feature="q")
     text = tmp_path / "text.parquet"
     text.write_text("id,lon\n")
     with pytest.raises(ManifestError, match="not a Parquet file"):
@@ -416,6 +421,12 @@ def test_isolate_and_evaluate_a_store_of_imported_embeddings(tmp_path):
     assert hits[0].overhead_path is None and hits[0].ground_id == "g0_0"
     with pytest.raises(NotFound, match="no image file"):
         image_file(store, "map", store.read("map", ["id"]).column("id")[0].as_py())
+    photo = tmp_path / "photo.png"
+    Image.new("RGB", (32, 32), "green").save(photo)
+    for command in (["search", db, str(photo)], ["localize", db, str(photo)]):
+        result = runner.invoke(app, [*command, "--feature", "eo"])
+        assert result.exit_code == 1 and "was imported (published embeddings)" in result.output
+        assert len(result.output.strip().splitlines()) == 1, result.output
 
 
 def test_pixels_are_asked_for_only_where_needed(tmp_path):
