@@ -54,6 +54,8 @@ _LAZY = {
     "nearest_ground": "geovec.analyses.search",
     "classify": "geovec.analyses.classify",
     "landcover": "geovec.analyses.landcover",
+    "compare": "geovec.analyses.compare",
+    "coverage": "geovec.report.coverage",
     # learned cross-view heads
     "train": "geovec.heads.training",
     "embed": "geovec.heads.embedding",
@@ -70,6 +72,7 @@ _LAZY = {
 
 if _typing.TYPE_CHECKING:
     from geovec.analyses.classify import classify
+    from geovec.analyses.compare import compare
     from geovec.analyses.crossview import evaluate
     from geovec.analyses.isolation import isolate
     from geovec.analyses.landcover import landcover
@@ -94,6 +97,7 @@ if _typing.TYPE_CHECKING:
     from geovec.ingestion.run import IngestSummary, extract_missing, ingest
     from geovec.nets.convert import convert_caffemodel
     from geovec.nets.weights import load_weights
+    from geovec.report.coverage import coverage
     from geovec.store.database import Store, open
     from geovec.synthetic.build import synth
 
@@ -112,7 +116,9 @@ __all__ = [  # the lazy names (_LAZY) and the eager ones; tests check they agree
     "__version__",
     "add_onnx",
     "classify",
+    "compare",
     "convert_caffemodel",
+    "coverage",
     "create_app",
     "cut_aerial",
     "embed",

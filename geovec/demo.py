@@ -1,9 +1,10 @@
 """``geovec demo``: the whole toolkit on the built-in synthetic world, one command.
 
-Seven steps, each a function below that reads and fills one :class:`DemoRun`: synthesise
+Its steps are functions below that each read and fill one :class:`DemoRun`: synthesise
 the world (reused when present), ingest it (GIST, plus CNN features for every network with
-converted weights), mark the isolated test images, then the paper's four analyses; the
-numbers go to DIR/results.json and DIR/report.html shows them with the pictures.
+converted weights), mark the isolated test images, train a learned head, the paper's four
+analyses, its dataset figures (Figs. 2-4) and the features side by side; the numbers go to
+DIR/results.json and DIR/report.html shows them with the pictures.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import geovec
 from geovec.analyses.classify import classify
+from geovec.analyses.compare import compare
 from geovec.analyses.crossview import evaluate
 from geovec.analyses.isolation import isolate
 from geovec.analyses.landcover import landcover
@@ -25,6 +27,8 @@ from geovec.features.names import default_features
 from geovec.heads import embed, train
 from geovec.nets.registry import network
 from geovec.nets.weights import available_networks
+from geovec.report.comparison import write_comparison
+from geovec.report.dataset_figures import write_dataset_figures
 from geovec.report.figures import localisation_curves
 from geovec.report.html import write_report
 from geovec.report.results import (
@@ -66,6 +70,7 @@ class DemoRun:
     features: list[str] = dataclasses.field(default_factory=list)
     numbers: dict = dataclasses.field(default_factory=dict)
     figures: dict[str, list[Path]] = dataclasses.field(default_factory=dict)
+    landcovers: dict = dataclasses.field(default_factory=dict)  # region -> LandcoverResult
     step: str = ""  # "3/7" while the third of seven steps runs
 
     def announce(self, text: str) -> None:
@@ -186,6 +191,7 @@ def map_landcover(run: DemoRun) -> str:
     lines, run.numbers["landcover"], run.figures["landcover"] = [], [], []
     for region in run.numbers["classify"]["regions"]:
         lc = landcover(run.store, run.main_feature, region=region, truth=run.world.truth)
+        run.landcovers[region] = lc
         run.figures["landcover"].append(
             write_landcover(lc, run.figure_dir / f"landcover_{region}.png")
         )
@@ -206,6 +212,26 @@ def search_aerial(run: DemoRun) -> str:
     return ""
 
 
+def dataset_figures(run: DemoRun) -> str:
+    """The paper's dataset figures: each region's mosaic beside its land-cover images
+    (Fig. 2), the coverage (Fig. 3), panoramas with their cutouts and example photos
+    (Fig. 4)."""
+    run.announce("dataset figures (Figs. 2-4) ...")
+    figures = write_dataset_figures(run.store, run.figure_dir, run.landcovers)
+    run.figures["dataset"] = [p for paths in figures.values() for p in paths]
+    return f"wrote {len(run.figures['dataset'])} figures"
+
+
+def side_by_side(run: DemoRun) -> str:
+    """The demo's features side by side at the same places (geovec compare)."""
+    run.announce("the features side by side (geovec compare) ...")
+    result = compare(run.store, run.features)
+    written = write_comparison(result, run.figure_dir)
+    run.figures["compare"] = [p for p in written if p.suffix == ".png"]
+    run.numbers["compare"] = result.as_dict()
+    return result.table()
+
+
 STEPS = (
     synthesise,
     ingest_world,
@@ -215,6 +241,8 @@ STEPS = (
     classify_regions,
     map_landcover,
     search_aerial,
+    dataset_figures,
+    side_by_side,
 )
 
 
@@ -246,5 +274,8 @@ def run_demo(
         run.figures["montages"],
         run.figures["landcover"],
         run.figures["search"][0],
+        dataset_figs=run.figures.get("dataset", []),
+        compare=run.numbers.get("compare"),
+        compare_figs=run.figures.get("compare", []),
     )
     return DemoResult(report, run.features, run.numbers, run.store.path)

@@ -8,9 +8,21 @@ from pathlib import Path
 
 
 def write_report(
-    out: Path, features, numbers, crossview_figs, montages, landcover_figs, search_fig
+    out: Path,
+    features,
+    numbers,
+    crossview_figs,
+    montages,
+    landcover_figs,
+    search_fig,
+    *,
+    dataset_figs=(),
+    compare: dict | None = None,
+    compare_figs=(),
 ) -> Path:
-    """DIR/report.html: every number and picture of the demo, relative links."""
+    """DIR/report.html: every number and picture of the demo, relative links; the dataset
+    figures (Figs. 2-4) and the features side by side (``compare``: Comparison.as_dict())
+    when given."""
 
     def img(path: Path) -> str:
         src = html.escape(str(Path(path).relative_to(out)))
@@ -63,7 +75,56 @@ ground images); "learned" a two-tower head trained on the training pairs' featur
 <table><tr><th>region</th><th>nearest-centroid accuracy</th><th>chance</th></tr>{lc_rows}</table>
 {"".join(img(p) for p in landcover_figs)}
 <h2>Aerial image-based search (Figure 8)</h2>{img(search_fig)}
+{_dataset_section(dataset_figs, img)}{_compare_section(compare, compare_figs, img)}
 </body></html>"""
     path = out / "report.html"
     path.write_text(body)
     return path
+
+
+def _dataset_section(figures, img) -> str:
+    if not figures:
+        return ""
+    return (
+        "<h2>The dataset (Figures 2-4)</h2><p>Each region's aerial mosaic beside its "
+        "land-cover images; where the map tiles and the ground photos are, by source; "
+        "panoramas with their two side cutouts, and photos after the indoor/outdoor "
+        "filter.</p>" + "".join(img(p) for p in figures)
+    )
+
+
+def _fmt(value) -> str:
+    return "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def _compare_section(compare: dict | None, figures, img) -> str:
+    if not compare:
+        return ""
+    names = ["classify_accuracy", "top_1_percent", "area_under_curve", "recall_1"]
+    names += ["recall_5", "recall_10", "landcover_pca3"]
+    heads = ["accuracy", "top-1%", "AUC", "R@1", "R@5", "R@10", "PCA-3 variance"]
+    rows = [*compare["rows"], {"feature": "(chance)", "dim": None, **compare["chance"]}]
+    body = "".join(
+        f"<tr><td>{html.escape(str(r['feature']))}</td><td>{_fmt(r['dim'])}</td>"
+        + "".join(f"<td>{_fmt(r[n])}</td>" for n in names)
+        + "</tr>"
+        for r in rows
+    )
+    counts = ", ".join(
+        f"{view} {c['with_all']} of {c['rows']}"
+        for view, c in compare["counts"].items()
+        if c["rows"]
+    )
+    skipped = "; ".join(
+        f"{s['analysis']}"
+        + (f" for {', '.join(s['features'])}" if s["features"] else "")
+        + f" ({s['reason']})"
+        for s in compare["skipped"]
+    )
+    return (
+        "<h2>Side by side (geovec compare)</h2><table><tr><th>feature</th><th>dim</th>"
+        + "".join(f"<th>{h}</th>" for h in heads)
+        + f"</tr>{body}</table><p>At the same places: the rows holding every compared "
+        f"feature ({html.escape(counts)}).{skipped and ' Skipped: ' + html.escape(skipped)}</p>"
+        + "".join(img(p) for p in figures)
+    )
