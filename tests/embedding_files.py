@@ -126,3 +126,48 @@ def fixed_size_vectors(vectors: np.ndarray, dtype=np.float16) -> pa.FixedSizeLis
     """(N, D) → a fixed-size list array of ``dtype``."""
     values = np.ascontiguousarray(vectors, dtype=dtype)
     return pa.FixedSizeListArray.from_arrays(pa.array(values.reshape(-1)), values.shape[1])
+
+
+def imported_world(folder, n_x: int = 4, n_y: int = 4, dim: int = 16):
+    """Map tiles (Major TOM, UTM polygons), overhead images (Earth Index points) and ground
+    photos (plain Parquet, lon/lat, pair) whose vectors are their tile's plus noise: two
+    training photos 10 m apart near each tile's centre, and one photo 150 m west of it,
+    isolated at 50 m. Returns the three files."""
+    rng = np.random.default_rng(5)
+    polygons, lon, lat = utm_squares(n_x, n_y, 480.0)
+    tiles = rng.normal(size=(len(lon), dim))
+
+    def near(i, east_m):
+        return lon[i] + east_m / (111_320 * np.cos(np.radians(lat[i]))), lat[i]
+
+    train = [(t, k, *near(t, 100 + 10 * k)) for t in range(len(lon)) for k in range(2)]
+    noise = 0.05
+    overhead = folder / "overhead.parquet"
+    write_earth_index(
+        overhead,
+        [f"o{t}_{k}" for t, k, _, _ in train],
+        [tiles[t] + noise * rng.normal(size=dim) for t, _, _, _ in train],
+        shapely.points([(x, y) for _, _, x, y in train]),
+        region=["charleston"] * len(train),
+    )
+    queries = [(t, *near(t, -150)) for t in range(len(lon))]
+    ground = folder / "ground.parquet"
+    write_plain(
+        ground,
+        {
+            "id": [f"g{t}_{k}" for t, k, _, _ in train] + [f"q{t}" for t, _, _ in queries],
+            "lon": [x for *_, x, _ in train] + [x for _, x, _ in queries],
+            "lat": [y for *_, y in train] + [y for *_, y in queries],
+            "embedding": fixed_size_vectors(
+                np.array([tiles[t] + noise * rng.normal(size=dim) for t, *_ in train + queries]),
+                np.float32,
+            ),
+            "pair": [f"o{t}_{k}" for t, k, _, _ in train] + [None] * len(queries),
+            "region": ["charleston"] * (len(train) + len(queries)),
+        },
+    )
+    tile_file = folder / "map.parquet"
+    write_major_tom(
+        tile_file, tiles, polygons, crs=UTM_17N, extra={"region": ["charleston"] * len(lon)}
+    )
+    return ground, overhead, tile_file
