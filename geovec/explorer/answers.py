@@ -26,6 +26,7 @@ from geovec.defaults import DEFAULT_FEATURE, DEFAULT_K, DEFAULT_NEIGHBORS
 from geovec.explorer import heatmap, images, sqlbox, tiles
 from geovec.explorer.basemap import BaseMap
 from geovec.explorer.geojson import union
+from geovec.explorer.heatmap_cache import HeatmapCache
 from geovec.explorer.images import VIEWS
 from geovec.explorer.landcover import LandCoverOverlays
 from geovec.explorer.points import DEFAULT_PAGE, GroundPoints
@@ -40,13 +41,16 @@ from geovec.store.filters import id_filter
 class Explorer:
     """The explorer's answers over the store at ``store`` (a path or an open Store),
     read-only. Keeps what does not change while it serves: the photos' GeoJSON (per
-    ground version), the map tiles' positions, rendered web tiles, land-cover images."""
+    ground version), the map tiles' positions and web tiles (per map version, the tiles
+    on disk beside the store), heatmaps and the regions' inputs (per store version),
+    land-cover images."""
 
     def __init__(self, store: Store | str | Path):
         self.store = store if isinstance(store, Store) else Store(store, create=False)
         self.ground_points = GroundPoints(self.store)
         self.basemap = BaseMap(self.store)
         self.overlays = LandCoverOverlays(self.store)
+        self.heatmaps = HeatmapCache(self.store)
 
     # what is there ----------------------------------------------------------------
 

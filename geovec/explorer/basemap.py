@@ -1,51 +1,43 @@
 """The aerial base layer (``/api/tiles/{z}/{x}/{y}.png``): the store's map tiles drawn as
 web-map (XYZ) tiles, each aerial square carried into Web Mercator through its own frame
-(:func:`geovec.geo.webtiles.render_web_tile`); rendered tiles are kept in an LRU cache."""
+(:func:`geovec.geo.webtiles.render_web_tile`), at every zoom for a bounded cost: from a
+pyramid kept on disk beside the store (:mod:`geovec.explorer.webtile_cache`,
+:mod:`geovec.geo.pyramid`), coarse tiles their children downsampled."""
 
 from __future__ import annotations
 
 import functools
-import threading
 
 import numpy as np
 import pyarrow as pa
 
 from geovec.explorer.files import servable
 from geovec.explorer.requests import RequestError
-from geovec.geo.webtiles import TILE_PX, MapTiles, png_bytes, render_web_tile
+from geovec.explorer.webtile_cache import WebTileCache
+from geovec.geo.webtiles import TILE_PX, MapTiles, png_bytes
 from geovec.store import Store
 
 MAX_ZOOM = 24
 """Deepest web zoom served."""
-CACHED_WEB_TILES = 2048
-"""Rendered web tiles kept (LRU)."""
 
 
 class BaseMap:
-    """The map tiles' positions of ``store`` (read once) and the web tiles drawn from them."""
+    """The map tiles' positions of ``store`` (read again when the map table changes) and
+    the web tiles drawn from them."""
 
     def __init__(self, store: Store):
         self.store = store
-        self._lock = threading.Lock()
-        self._tiles: MapTiles | None = None
-        self._web_tile = functools.lru_cache(maxsize=CACHED_WEB_TILES)(self._render)
+        self.cache = WebTileCache(store, lambda: read_map_tiles(store), readable=_readable)
 
     def map_tiles(self) -> MapTiles:
-        """Centres, sides and files of the store's map tiles, read once."""
-        with self._lock:
-            if self._tiles is None:
-                self._tiles = read_map_tiles(self.store)
-            return self._tiles
+        """Centres, sides and files of the store's map tiles."""
+        return self.cache.map_tiles()
 
     def web_tile(self, z: int, x: int, y: int) -> bytes | None:
         """Web-map tile z/x/y (PNG) of the aerial base layer, None where no tile covers it."""
         if not 0 <= z <= MAX_ZOOM or not (0 <= x < 2**z and 0 <= y < 2**z):
             raise RequestError(f"no web tile {z}/{x}/{y}")
-        return self._web_tile(z, x, y)
-
-    def _render(self, z: int, x: int, y: int) -> bytes | None:
-        image = render_web_tile(self.map_tiles(), z, x, y, readable=_readable)
-        return png_bytes(image) if image is not None else None
+        return self.cache.png(z, x, y)
 
 
 def read_map_tiles(store: Store) -> MapTiles:

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from geovec.analyses.localize import localize
 from geovec.analyses.search import nearest_ground
 from geovec.defaults import DEFAULT_K, DEFAULT_NEIGHBORS
 from geovec.errors import GeovecError
@@ -41,13 +40,22 @@ def heatmap(
 ) -> dict:
     """Localise photo ``ident`` (paper, Figure 10): every map tile of its region as a
     GeoJSON polygon with its score (distance; lower is better), rank and colour (the
-    heatmap figure's), the best tiles, the true position and tile, the true rank."""
+    heatmap figure's), the best tiles, the true position and tile, the true rank.
+
+    Kept per (photo, feature, neighbours, store version), the region's inputs loaded once
+    per store version (:mod:`geovec.explorer.heatmap_cache`)."""
     feature = explorer.feature(feature)
     for view in ("overhead", "map"):
         explorer.feature(feature, view)
     if not 1 <= neighbors <= MAX_NEIGHBORS:
         raise RequestError(f"neighbors must be 1 to {MAX_NEIGHBORS}, got {neighbors}")
-    found = localize(explorer.store, feature, id=explorer.ground_id(ident), neighbors=neighbors)
+    return explorer.heatmaps.answer(
+        (ident, feature, neighbors), lambda: _heatmap(explorer, ident, feature, neighbors)
+    )
+
+
+def _heatmap(explorer: Explorer, ident: str, feature: str, neighbors: int) -> dict:
+    found = explorer.heatmaps.localize(explorer.ground_id(ident), feature, neighbors)
     sizes = found.tile_size_m
     if sizes is None or not np.isfinite(sizes).any():
         raise GeovecError("the map tiles have no size_m; the heatmap needs their footprints")
