@@ -150,6 +150,8 @@ ACCEPTED = {
     ("serve", "db", "empty_folder"): "an empty store is served empty",
 }
 """Hostile-looking values that are right where they stand: (command, parameter, value)."""
+
+
 def is_note(line: str) -> bool:
     """A line a command writes on stderr as it works: ingest names the features, then
     shows its progress bar (the last frame stays when it stops)."""
@@ -421,7 +423,8 @@ LANCE_ENOSPC = (  # what Lance raised on a full 64 kB tmpfs (lance-file 13)
 )
 def test_a_full_disk_mid_ingest_keeps_the_committed_chunks(full, files, tmp_path, monkeypatch):
     """The disk fills at the second chunk's commit: one line naming the store, status 1,
-    the first chunk's rows kept; the same command, run again, adds the rest once."""
+    the first chunk's rows kept; the same command, run again, adds the rest once (tried
+    once: the resume does not depend on how the error was worded)."""
     from geovec.store.database import Store
 
     manifest = simple_manifest(tmp_path / "world", 6)
@@ -447,6 +450,8 @@ def test_a_full_disk_mid_ingest_keeps_the_committed_chunks(full, files, tmp_path
     import geovec
 
     assert geovec.open(db).count("ground") == commits[0] == 4  # a chunk: 4 batches of 1
+    if isinstance(full, RuntimeError):
+        return
     monkeypatch.setattr(Store, "append", real_append)
     again = runner.invoke(app, words, prog_name="geovec")
     assert again.exit_code == 0, again.output
