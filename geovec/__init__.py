@@ -55,7 +55,7 @@ _LAZY = {
     "classify": "geovec.analyses.classify",
     "landcover": "geovec.analyses.landcover",
     "compare": "geovec.analyses.compare",
-    "coverage": "geovec.report.coverage",
+    "coverage": "geovec.analyses.coverage",
     # learned cross-view heads
     "train": "geovec.heads.training",
     "embed": "geovec.heads.embedding",
@@ -73,6 +73,7 @@ _LAZY = {
 if _typing.TYPE_CHECKING:
     from geovec.analyses.classify import classify
     from geovec.analyses.compare import compare
+    from geovec.analyses.coverage import coverage
     from geovec.analyses.crossview import evaluate
     from geovec.analyses.isolation import isolate
     from geovec.analyses.landcover import landcover
@@ -97,7 +98,6 @@ if _typing.TYPE_CHECKING:
     from geovec.ingestion.run import IngestSummary, extract_missing, ingest
     from geovec.nets.convert import convert_caffemodel
     from geovec.nets.weights import load_weights
-    from geovec.report.coverage import coverage
     from geovec.store.database import Store, open
     from geovec.synthetic.build import synth
 

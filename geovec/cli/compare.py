@@ -15,11 +15,11 @@ from geovec.cli.app import (
     app,
     command,
     echo_lines,
+    fail,
     open_existing,
     print_json,
 )
 from geovec.defaults import DEFAULT_NEIGHBORS, DEFAULT_TRAIN_PER_REGION
-from geovec.report.coverage import DEFAULT_PIXEL_M
 
 
 @command(app, "compare")
@@ -72,14 +72,16 @@ def coverage_command(
     out: Annotated[
         Path,
         typer.Option(
-            help="X.png: the figure (tile footprints, photos by source); X.tif: a "
-            "georeferenced raster (Cloud Optimized GeoTIFF) of tiles and photos per pixel."
+            help="X.png: the figure (tile footprints, photos by source); X.tif: a Cloud "
+            "Optimized GeoTIFF of one region (tiles and photos per pixel)."
         ),
     ],
     region: Annotated[
         str | None, typer.Option(help="Only this region (a .tif needs one when there are several).")
     ] = None,
-    pixel_m: Annotated[float, typer.Option(help=".tif: pixel size in metres.")] = DEFAULT_PIXEL_M,
+    pixel_m: Annotated[
+        float | None, typer.Option(help=".tif: pixel size in metres (default 10).")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Where the data are (paper Fig. 3): the map tiles' footprints with the ground photos
@@ -87,9 +89,22 @@ def coverage_command(
     import geovec
     from geovec.report.paths import output_file
 
-    output_file(out, {".png", ".tif", ".tiff"}, make=False)  # before the work
-    result = geovec.coverage(open_existing(db), out, region=region, pixel_m=pixel_m)
-    if as_json:
-        print_json(result.as_dict())
+    suffix = output_file(out, {".png", ".tif", ".tiff"}, make=False).suffix.lower()
+    if pixel_m is not None and suffix == ".png":
+        fail("--pixel-m sets a .tif's pixels; a .png has none to set")
+    result = geovec.coverage(open_existing(db), region=region)
+    info: dict = {"out": str(out)}
+    if suffix == ".png":
+        from geovec.report.coverage import coverage_figure
+
+        coverage_figure(result, out)
     else:
-        echo_lines(result.lines())
+        from geovec.exports.coverage import coverage_cog
+
+        options = {} if pixel_m is None else {"pixel_m": pixel_m}
+        written = coverage_cog(result, out, **options)
+        info |= {"width": written.width, "height": written.height, "crs": written.crs_proj}
+    if as_json:
+        print_json({**result.as_dict(), **info})
+        return
+    echo_lines([*result.lines(), f"wrote {out}"])

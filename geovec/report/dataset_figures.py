@@ -226,7 +226,8 @@ def write_dataset_figures(
     """Fig. 2 for each region of ``landcovers`` (or of the map tiles) as
     ``overview_<region>.png``, Fig. 3 as ``coverage.png`` and Fig. 4 as ``examples.png``
     in ``out``."""
-    from geovec.report.coverage import coverage
+    from geovec.analyses.coverage import coverage
+    from geovec.report.coverage import coverage_figure
 
     out = Path(out)
     landcovers = landcovers or {}
@@ -237,7 +238,7 @@ def write_dataset_figures(
         "overview": [
             region_overview(store, r, out / f"overview_{r}.png", landcovers.get(r)) for r in regions
         ],
-        "coverage": [coverage(store, out / "coverage.png").path],
+        "coverage": [coverage_figure(coverage(store), out / "coverage.png").path],
         "examples": [examples_figure(store, out / "examples.png")],
     }
     return figures

@@ -2,6 +2,8 @@
 tile footprints and photos; PNG and georeferenced raster) and Fig. 4 (panoramas with their
 cutouts, photos kept and dropped by the indoor filter)."""
 
+import json
+
 import numpy as np
 import pytest
 import rasterio
@@ -11,8 +13,9 @@ from typer.testing import CliRunner
 
 import geovec
 from geovec.cli import app
+from geovec.exports.coverage import coverage_cog
 from geovec.geo.cutouts import write_cutouts
-from geovec.report.coverage import TILE_FACE
+from geovec.report.coverage import TILE_FACE, coverage_figure
 from geovec.report.dataset_figures import examples_figure, panorama_groups, region_overview
 from tests.stores import add_rows
 
@@ -96,15 +99,17 @@ def has_colour(image, colour, tol=30, at_least=20) -> bool:
 
 def test_coverage_png_puts_each_footprint_where_it_is(tmp_path):
     store = small_store(tmp_path)
-    result = geovec.coverage(store, tmp_path / "cov.png")
-    image = pixels(result.path)
-    (panel,) = result.regions
-    assert panel.tiles == 2 and panel.photos == {"streetview": 2, "flickr": 3}
+    result = geovec.coverage(store)
+    (region,) = result.regions
+    assert region.tiles == 2 and region.photos == {"streetview": 2, "flickr": 3}
     assert result.unlocated == 1
-    assert panel.origin == pytest.approx((LON0 + 0.0227 / 2, LAT0))  # the tiles' mean
+    assert region.origin == pytest.approx((LON0 + 0.0227 / 2, LAT0), abs=1e-4)  # the centre
+    figure = coverage_figure(result, tmp_path / "cov.png")
+    image = pixels(figure.path)
+    (panel,) = figure.panels
     region = Transformer.from_crs(
         "EPSG:4326",
-        f"+proj=aeqd +lat_0={panel.origin[1]} +lon_0={panel.origin[0]} +datum=WGS84",
+        f"+proj=aeqd +lat_0={region.origin[1]} +lon_0={region.origin[0]} +datum=WGS84",
         always_xy=True,
     )
     left, top, right, bottom = panel.pixel_box
@@ -138,11 +143,13 @@ def test_coverage_png_puts_each_footprint_where_it_is(tmp_path):
 
 def test_coverage_raster_is_georeferenced(tmp_path):
     store = small_store(tmp_path)
-    result = geovec.coverage(store, tmp_path / "cov.tif", pixel_m=4)
+    result = coverage_cog(geovec.coverage(store), tmp_path / "cov.tif", pixel_m=4)
     with rasterio.open(result.path) as ds:
         assert ds.count == 2 and ds.descriptions[0].startswith("tiles")
         assert ds.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG" and ds.overviews(1)
         tiles, photos = ds.read(1), ds.read(2)
+        assert np.isnan(ds.nodata) and np.isnan(tiles).any()  # nodata outside the tiles
+        tiles = np.nan_to_num(tiles)
         to_ds = Transformer.from_crs("EPSG:4326", ds.crs.to_wkt(), always_xy=True)
         for _, lon, lat, size in TILES:
             own = Transformer.from_crs(
@@ -163,7 +170,7 @@ def test_coverage_raster_is_georeferenced(tmp_path):
                 assert within or value == 0  # the raster holds every footprint
         row, col = ds.index(*to_ds.transform(LON0 + 0.0227, LAT0 + 0.0004))
         assert photos[row, col] == 1 and photos.sum() == 5
-    assert result.crs.startswith("+proj=aeqd")
+    assert result.crs_proj.startswith("+proj=aeqd") and result.bands == ["tiles", "photos"]
 
 
 def test_coverage_cli(tmp_path):
@@ -179,7 +186,12 @@ def test_coverage_cli(tmp_path):
     one = runner.invoke(
         app, ["coverage", db, "--out", str(tmp_path / "c.tif"), "--region", "sf", "--json"]
     )
-    assert one.exit_code == 0, one.output and '"size"' in one.output
+    assert one.exit_code == 0, one.output
+    assert json.loads(one.output)["width"] > 100 and (tmp_path / "c.tif").exists()
+    png_pixels = runner.invoke(
+        app, ["coverage", db, "--out", str(tmp_path / "d.png"), "--pixel-m", "5"]
+    )
+    assert png_pixels.exit_code == 1 and "--pixel-m" in png_pixels.output
     bad = runner.invoke(app, ["coverage", db, "--out", str(tmp_path / "c.jpg")])
     assert bad.exit_code == 1 and ".png" in bad.output
 
