@@ -24,7 +24,7 @@ TILE_M = 480.0
 GRID_CENTRE = (24.94, 60.17)  # lon, lat: high enough that degrees and metres differ a lot
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def point_store(tmp_path_factory):
     """1,500 located ground photos over 0.2 x 0.2 degrees, 5 pair-only ones without a
     position, two features (gist: 16 values, no provenance; clip: 8, with provenance), and
@@ -69,7 +69,7 @@ def grid_tiles(columns: int = 7, rows: int = 6, skip=((5, 6),)):
     return out
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def grid_store(tmp_path_factory):
     """41 map tiles of 480 m near Helsinki (one missing at a corner), six training pairs,
     and an isolated query photo inside tile t2_3; random 6-value gist features."""

@@ -105,7 +105,7 @@ def test_a_known_tile_pixel_lands_at_its_lon_lat(localization, tmp_path, crs):
 
 @pytest.mark.filterwarnings("ignore:You will likely lose important projection")
 def test_landcover_cog_bands_and_pixels(grid_store, tmp_path):
-    result = geovec.landcover(grid_store, "gist", pixels_per_tile=8)
+    result = geovec.landcover(grid_store, "gist")
     path = tmp_path / "lc.tif"
     landcover_cog(result, path)
     which = assert_cog(path)
