@@ -263,10 +263,15 @@ async function selectPhoto(id) {
 function drawHeatmap(h, info) {
   heatmapLayer.clearLayers();
   const opacity = state.info.heatmap_opacity;
+  const tooltips = new Map();
+  state.tileTooltip = (id) => tooltips.has(id) && tooltips.get(id).getTooltip().getContent();
   L.geoJSON(h.tiles, {
     renderer: canvas,
     style: (f) => ({ fillColor: f.properties.colour, fillOpacity: opacity, stroke: false }),
-    onEachFeature: (f, layer) => layer.bindTooltip(`tile ${f.properties.id}: rank ${f.properties.rank}, distance ${fmt(f.properties.score, 3)}`),
+    onEachFeature: (f, layer) => {
+      tooltips.set(f.properties.id, layer);
+      layer.bindTooltip(`tile ${f.properties.id}: rank ${f.properties.rank} of ${h.candidates}, distance ${fmt(f.properties.score, 3)}`);
+    },
   }).addTo(heatmapLayer);
   const best = new Set(h.best.slice(0, 5).map((b) => b.id));
   L.geoJSON({ type: "FeatureCollection", features: h.tiles.features.filter((f) => best.has(f.properties.id)) }, {
@@ -279,13 +284,23 @@ function drawHeatmap(h, info) {
   }
   heatmapLayer.addTo(map);
   state.heatmapTiles = h.tiles.features.length;
-  const rank = h.true_rank ? `true tile ranked ${h.true_rank} of ${h.candidates} (${fmt(100 * h.true_rank / h.candidates, 1)} %)` : "position unknown";
   info.replaceChildren(
-    el("div", { id: "heatmap-rank" }, `${h.feature}, ${h.region}: ${rank}`),
+    el("div", { id: "heatmap-rank" }, `${h.feature}, ${h.region}: ${trueRankText(h)}`),
     el("div", { class: "colourbar" }),
     el("div", { class: "colourbar-labels" }, el("span", {}, "less similar"), el("span", {}, "more similar")),
     el("div", {}, "cyan: best 5 tiles · green star: true location"),
   );
+  if (h.note) info.append(el("div", { id: "heatmap-note" }, h.note));
+}
+
+/* The API's true_rank counts the tiles strictly closer than the true one (0: it is the
+ * best); the page numbers tiles from 1, as the tiles' own rank does: "rank 1 of N". */
+function trueRankText(h) {
+  if (h.true_rank === null || h.true_rank === undefined) {
+    return h.true_lonlat ? "no tile of the region holds the photo's position" : "position unknown";
+  }
+  const rank = h.true_rank + 1;
+  return `true tile ${h.true_tile}: rank ${rank} of ${h.candidates} (top ${fmt(100 * rank / h.candidates, 1)} %)`;
 }
 
 /* ---------------------------------------------------------------- tile search */
