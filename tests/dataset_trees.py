@@ -96,3 +96,49 @@ def vigor(root: Path, layout: str = "city", panos: int = 3) -> Path:
             "\n".join(lines["train"] + lines["test"]) + "\n"
         )
     return root
+
+
+SF_UTM = (549_766.43, 4_178_826.10)  # easting, northing in UTM 10S (San Francisco)
+UTM_10N = "EPSG:32610"
+
+
+def places_name(east: float, north: float, fields: str = "full", note: str = "") -> str:
+    """A file name in the VPR benchmark's format (its download scripts' format_location_info:
+    easting/northing with 2 decimals, zone, band, latitude/longitude with 5 decimals, then
+    pano id, tile, heading, pitch, roll, height, timestamp, note). ``fields``: "full",
+    "no_lonlat" (zone but empty latitude/longitude fields) or "msls" (Mapillary SLS's, as
+    the benchmark formats it: no zone, no latitude/longitude)."""
+    lon, lat = Transformer.from_crs(UTM_10N, "EPSG:4326", always_xy=True).transform(east, north)
+    e, n = f"{east:010.2f}", f"{north:010.2f}"
+    if fields == "msls":
+        return f"@{e}@{n}@seq{note}@0001@pano{note}@sf@20190101_120000@.jpg"
+    latlon = "@@" if fields == "no_lonlat" else f"@{lat:09.5f}@{lon:010.5f}"
+    return f"@{e}@{n}@10@S{latlon}@pano{note}@00@090@000@@@201901@{note}@.jpg"
+
+
+def places(
+    root: Path,
+    database: list[tuple[float, float, int]],
+    queries: list[tuple[float, float, int]],
+    layout: str = "plain",
+    fields: str = "full",
+    lists: bool = False,
+) -> Path:
+    """A place-recognition tree in the VPR layout: ``database`` and ``queries`` are
+    (east offset m, north offset m, pixel seed) from :data:`SF_UTM`; images with the same
+    seed are the same picture. ``layout``: "plain" (ROOT/database, ROOT/queries, the
+    database split into two subfolders) or "images/test"; ``lists`` writes
+    <folder>_images_paths.txt (paths relative to the folder, as the benchmark reads them)
+    and an unlisted decoy image in each folder."""
+    base = root / "images" / "test" if layout == "images/test" else root
+    for split, items in (("database", database), ("queries", queries)):
+        listed = []
+        for k, (de, dn, seed) in enumerate(items):
+            sub = f"part{k % 2}/" if split == "database" else ""
+            name = places_name(SF_UTM[0] + de, SF_UTM[1] + dn, fields, note=f"{split[0]}{k}")
+            _image(base / split / f"{sub}{name}", seed, (48, 32))
+            listed.append(f"{sub}{name}")
+        if lists:
+            (base / f"{split}_images_paths.txt").write_text("\n".join(listed) + "\n")
+            _image(base / split / places_name(*SF_UTM, fields, note="decoy"), 999, (48, 32))
+    return root

@@ -254,14 +254,23 @@ def aerial_command(
 
 @command(app, "dataset")
 def dataset_command(
-    name: Annotated[str, typer.Argument(help="cvusa, cvact or vigor.")],
+    name: Annotated[str, typer.Argument(help="cvusa, cvact, vigor or places.")],
     root: Annotated[Path, typer.Argument(help="The dataset's folder, as distributed.")],
     out: Annotated[Path, typer.Option(help="The manifest to write (.parquet).")],
     cross_area: Annotated[
         bool, typer.Option(help="VIGOR: train on NewYork+Seattle, test on Chicago+SanFrancisco.")
     ] = False,
+    utm_zone: Annotated[
+        str | None,
+        typer.Option(
+            help="places: UTM zone of file names without one, number and latitude band "
+            "(e.g. 10S; bands C-M are south of the equator)."
+        ),
+    ] = None,
 ) -> None:
-    """Write a manifest of a cross-view dataset's ground/overhead pairs, ready for ingest."""
+    """Write a manifest of a cross-view dataset's ground/overhead pairs, or of a place
+    recognition dataset's database and queries, ready for ingest."""
     from geovec.ingestion.datasets import import_dataset
 
-    typer.echo(import_dataset(name, root, out, cross_area=cross_area).line())
+    summary = import_dataset(name, root, out, cross_area=cross_area, utm_zone=utm_zone)
+    typer.echo(summary.line())
