@@ -83,6 +83,8 @@ ROLES = {
     ("landcover", "out"): "out_png",
     ("grid", "out"): "out_csv",
     ("dataset", "out"): "out_parquet",
+    ("export", "out"): "out_parquet",
+    ("export", "stac"): "out_folder",
     ("train", "out"): "out_head",
     ("weights convert", "out"): "out_weights",
     ("coverage", "out"): "out_png",
@@ -145,6 +147,7 @@ ACCEPTED = {
     ("ingest", "source", "empty_folder"): "an empty folder ingests nothing, and says so",
     ("ingest", "source", "words"): "a manifest's bad rows become failure rows",
     ("evaluate", "split", "nonsense"): "the map protocol has no splits (--split is for pairs)",
+    ("compare", "split", "nonsense"): "the map protocol has no splits (--split is for pairs)",
     ("serve", "db", "damaged"): "the explorer reads tables per request: each answers 400 "
     "with the error in one line",
     ("serve", "db", "empty_folder"): "an empty store is served empty",
