@@ -26,7 +26,7 @@ import numpy as np
 from geovec.analyses.classify import classify
 from geovec.analyses.crossview import evaluate
 from geovec.analyses.landcover import pca
-from geovec.analyses.metrics import area_under_curve, localisation_curve
+from geovec.analyses.metrics import area_under_curve, chance_top_one_percent, localisation_curve
 from geovec.defaults import DEFAULT_NEIGHBORS, DEFAULT_TRAIN_PER_REGION
 from geovec.errors import GeovecError, StoreError
 from geovec.store import Store
@@ -260,7 +260,7 @@ def _missing(features, dims, views) -> tuple[list[str], list[str]]:
     for f in features:
         lacking = [v for v in views if f not in dims[v]]
         if lacking:
-            why.append(f"{f}: {' and '.join(lacking)} has no {f}")
+            why.append(f"{f}: no {f} in {' or '.join(lacking)}")
         else:
             ok.append(f)
     return ok, why
@@ -357,7 +357,7 @@ def _crossview(store, features, dims, skipped, protocol, neighbors, split) -> di
             ranks = e.ranks.column("rank").to_numpy()
             curve = localisation_curve(ranks, np.full(len(ranks), e.candidates))
             metrics["area_under_curve"] = area_under_curve(curve)
-            out["chance_top_1_percent"] = max(1, e.candidates // 100) / max(e.candidates, 1)
+            out["chance_top_1_percent"] = chance_top_one_percent(np.array([e.candidates]))
         out["features"][f] = metrics
         out["queries"], out["candidates"] = e.queries, e.candidates
     return out if out["features"] else None

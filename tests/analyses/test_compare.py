@@ -205,3 +205,28 @@ def test_cli_user_errors_are_one_line(tmp_path):
     assert len(out.output.strip().splitlines()) == 1
     missing = runner.invoke(app, ["compare", str(tmp_path / "none"), "--features", "good"])
     assert missing.exit_code == 1 and "Traceback" not in missing.output
+
+
+def test_a_feature_one_view_lacks_is_skipped_where_that_view_is_needed(tmp_path):
+    """``ground_only`` (as a published set of photo embeddings would be) is compared on
+    region classification, and skipped, with its reason, for cross-view and land cover."""
+    import pyarrow as pa
+
+    from geovec.store.schema import feature_field, vectors_to_arrow
+
+    store = two_region_store(tmp_path / "db", extra=False)
+    ids, good = store.vectors("ground", "good")
+    store.ensure_features("ground", [feature_field("ground_only", DIM)])
+    store.update_columns(
+        "ground", pa.table({"id": ids, "ground_only": vectors_to_arrow(good[:, ::-1])})
+    )
+    result = geovec.compare(store, ["good", "ground_only"], neighbors=3)
+    rows = {r["feature"]: r for r in result.rows()}
+    assert rows["ground_only"]["classify_accuracy"] > 0.9
+    assert rows["ground_only"]["top_1_percent"] is None
+    assert rows["ground_only"]["landcover_pca3"] is None
+    assert rows["good"]["top_1_percent"] == 1.0 and rows["good"]["landcover_pca3"] > 0.5
+    line = result.skipped_line()
+    assert "crossview for ground_only (ground_only: no ground_only in overhead or map)" in line
+    assert "landcover for ground_only (ground_only: no ground_only in map)" in line
+    assert result.counts["map"]["per_feature"] == {"good": 2 * GRID**2}
