@@ -273,3 +273,31 @@ def test_bad_parameters_are_refused_with_a_message(client, path, params, status,
     response = client.get(path, params=params)
     assert response.status_code == status, response.text
     assert words in response.json()["error"]
+
+
+def test_heatmap_ranks_are_one_numbering_with_the_true_rank(tmp_path):
+    """Each tile's rank is 1 + the tiles strictly closer, the true rank's rule (true_rank
+    counts them from 0): tiles t0 and t1 score alike, and the true tile t1 is rank 1 as
+    the panel says, not 2 (before issue 19 ties were broken by position)."""
+    from geovec.explorer.answers import Explorer
+    from tests.stores import store_from_arrays
+
+    vectors = [[1, 0], [1, 0], [2, 0], [3, 0]]
+    tiles = [
+        ({"id": f"t{i}", "region": "r", "lon": 0.01 * i, "lat": 0.0, "size_m": 480.0}, v)
+        for i, v in enumerate(vectors)
+    ]
+    pairs = [f"a{i}" for i in range(3)]
+    ground = [
+        ({"id": a, "region": "r", "lon": 0.5, "lat": 0.5, "isolated": False, "pair": a}, [i, 0])
+        for i, a in enumerate(pairs)
+    ]
+    ground.append(
+        ({"id": "q1", "region": "r", "lon": 0.0101, "lat": 0.0005, "isolated": True}, [9, 9])
+    )
+    overhead = [({"id": a, "region": "r", "lon": 0.5, "lat": 0.5}, [1, 0]) for a in pairs]
+    store = store_from_arrays(tmp_path / "db", ground, overhead, tiles)
+    answer = Explorer(store).heatmap("q1", "gist")
+    ranks = {f["id"]: f["properties"]["rank"] for f in answer["tiles"]["features"]}
+    assert answer["true_tile"] == "t1" and answer["true_rank"] == 0
+    assert ranks == {"t0": 1, "t1": 1, "t2": 3, "t3": 4}
