@@ -170,10 +170,10 @@ def heatmap_cog(
 
 
 def tile_ranks(scores: np.ndarray) -> np.ndarray:
-    """Each tile's rank by score, 1 for the lowest (the best); ties in tile order."""
-    ranks = np.empty(len(scores), np.int64)
-    ranks[np.argsort(scores, kind="stable")] = np.arange(1, len(scores) + 1)
-    return ranks
+    """Each tile's rank by score: 1 + the tiles strictly closer (1 for the best; tied
+    tiles share a rank), as the explorer's heatmap numbers them."""
+    scores = np.asarray(scores, np.float64)
+    return 1 + np.searchsorted(np.sort(scores), scores, side="left")
 
 
 def centre_lonlat(lonlat: np.ndarray) -> tuple[float, float]:

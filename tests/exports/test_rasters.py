@@ -91,7 +91,7 @@ def test_heatmap_cog_in_the_region_frame(localization, tmp_path):
 def test_a_known_tile_pixel_lands_at_its_lon_lat(localization, tmp_path, crs):
     path = tmp_path / "heat.tif"
     heatmap_cog(localization, path, crs=crs)
-    ranks = np.argsort(np.argsort(localization.scores, kind="stable"), kind="stable") + 1
+    ranks = [1 + int((localization.scores < v).sum()) for v in localization.scores]
     for tile in ("t2_3", "t0_0", "t5_5", localization.best.column("id")[0].as_py()):
         i = localization.tile_ids.index(tile)
         score, rank = sample(path, *tile_lonlat(localization, tile))
