@@ -19,6 +19,11 @@ DEFAULT_NEIGHBORS = 30
 """K, the nearest training ground images whose aerial features are averaged (paper: 30)."""
 DEFAULT_RADIUS_M = 250.0
 """Isolation radius in metres: a ground image with no other within it is a test image."""
+DEFAULT_THRESHOLD_M = 25.0
+"""Metres within which a database image is a query's positive on the places protocol (the
+visual place recognition benchmarks' 25 m)."""
+DEFAULT_RECALL_AT = (1, 5, 10, 20)
+"""The N of recall@N on the places protocol (as the VPR benchmark code reports them)."""
 DEFAULT_K = 10
 """Nearest aerial images that a search returns."""
 DEFAULT_TOP = 10

@@ -32,6 +32,14 @@ from geovec.analyses.metrics import (
     top_one_percent,
 )
 from geovec.analyses.pairs import METHODS, PairEvaluation, evaluate_pairs, learned_head
+from geovec.analyses.places import (
+    DATABASE_SPLIT,
+    QUERY_SPLIT,
+    RECALL_AT,
+    THRESHOLD_M,
+    PlacesEvaluation,
+    evaluate_places,
+)
 from geovec.analyses.region_data import RegionData, load_region_data
 from geovec.defaults import DEFAULT_FEATURE, DEFAULT_NEIGHBORS
 from geovec.engines import ENGINES, in_ray_session
@@ -107,12 +115,19 @@ def evaluate(
     head: str | Path | Head | None = None,
     engine: str = "local",
     ray_address: str | None = None,
-) -> Evaluation | PairEvaluation:
-    """Evaluate cross-view localisation.
+    threshold_m: float = THRESHOLD_M,
+    recall_at: tuple[int, ...] | str = RECALL_AT,
+    database_split: str = DATABASE_SPLIT,
+    query_split: str = QUERY_SPLIT,
+) -> Evaluation | PairEvaluation | PlacesEvaluation:
+    """Evaluate cross-view localisation, or place recognition.
 
     ``protocol="map"`` (the paper's): rank every isolated ground image's true tile among
     its region's map tiles; the curve, top-1 %, recall@1/5/10 and the per-query ranks.
     ``protocol="pairs"`` (the benchmarks'): :func:`geovec.analyses.pairs.evaluate_pairs`.
+    ``protocol="places"`` (visual place recognition's): recall@N within ``threshold_m``
+    metres of the ``query_split`` images among the ``database_split`` images
+    (:func:`geovec.analyses.places.evaluate_places`; ``recall_at``: the N).
 
     Args:
       feature: the feature of every view (paper: ``places_fc8``), unless
@@ -145,8 +160,21 @@ def evaluate(
             head=head,
             engine=engine,
         )
+    if protocol == "places":
+        if head is not None or overhead_feature:
+            raise GeovecError("the places protocol ranks ground images by one ground feature")
+        return evaluate_places(
+            store,
+            ground_feature or feature,
+            threshold_m=threshold_m,
+            recall_at=recall_at,
+            database_split=database_split,
+            query_split=query_split,
+            method=method,
+            engine=engine,
+        )
     if protocol != "map":
-        raise GeovecError(f"protocol must be map or pairs, got {protocol!r}")
+        raise GeovecError(f"protocol must be map, pairs or places, got {protocol!r}")
     return _evaluate_map(
         store, feature, method, neighbors, region, ground_feature, overhead_feature, head, engine
     )

@@ -291,3 +291,20 @@ def closer_than_true(
         c = _closer_chunk(padded, true_rows, true_sq, other_rows, other_sq)
         counts[start : start + n] = np.asarray(c)[:n]
     return counts
+
+
+def nearest_indices(
+    queries: np.ndarray, candidates: np.ndarray, k: int, chunk: int = CHUNK
+) -> np.ndarray:
+    """(queries, k) indices of each query row's k nearest ``candidates`` rows, nearest
+    first (Euclidean, exact; k capped at the number of candidates)."""
+    k = min(k, len(candidates))
+    if k < 1:
+        raise GeovecError("no candidates to search")
+    blocks = _Blocks.of(candidates, KNN_BLOCK)
+    out = np.empty((len(queries), k), np.int64)
+    for start in range(0, len(queries), chunk):
+        block = np.asarray(queries[start : start + chunk], np.float32)
+        idx = _knn_chunk(jnp.asarray(_pad_rows(block, chunk)), *blocks.arrays, k)
+        out[start : start + len(block)] = np.asarray(idx)[: len(block)]
+    return out

@@ -66,7 +66,11 @@ def evaluate_command(
         str, typer.Option(help="Feature(s), comma-separated, e.g. places_fc8,gist.")
     ] = DEFAULT_FEATURE,
     protocol: Annotated[
-        str, typer.Option(help="map (the paper's: isolated photos vs map tiles) or pairs.")
+        str,
+        typer.Option(
+            help="map (the paper's: isolated photos vs map tiles), pairs, or places (recall "
+            "within --threshold-m metres among a database split)."
+        ),
     ] = "map",
     method: Annotated[
         str | None,
@@ -76,6 +80,22 @@ def evaluate_command(
         ),
     ] = None,
     split: Annotated[str, typer.Option(help="pairs: the queries' split.")] = "test",
+    threshold_m: Annotated[
+        float | None,
+        typer.Option(
+            help="places: metres (WGS84 geodesic) within which a database image is a "
+            "positive [default: 25]."
+        ),
+    ] = None,
+    recall: Annotated[
+        str | None, typer.Option(help="places: the N of recall@N [default: 1,5,10,20].")
+    ] = None,
+    database_split: Annotated[
+        str | None, typer.Option(help="places: the database images' split [default: database].")
+    ] = None,
+    query_split: Annotated[
+        str | None, typer.Option(help="places: the queries' split [default: queries].")
+    ] = None,
     ground_feature: Annotated[
         str | None, typer.Option(help="The ground side's feature, when not --feature.")
     ] = None,
@@ -102,6 +122,7 @@ def evaluate_command(
     from geovec.report.paths import output_folder
     from geovec.report.results import write_evaluations
 
+    places = _places_options(protocol, engine, threshold_m, recall, database_split, query_split)
     if out:
         output_folder(out, make=False)  # before the work, not after it
     store = open_existing(db)
@@ -122,6 +143,7 @@ def evaluate_command(
             head=head,
             engine=engine,
             ray_address=ray_address,
+            **places,
         )
         for f in features
     ]
@@ -133,6 +155,31 @@ def evaluate_command(
     echo_lines([r.summary() for r in results])
     if out:
         typer.echo(f"wrote results and per-query ranks in {out}")
+
+
+def _places_options(protocol, engine, threshold_m, recall, database_split, query_split) -> dict:
+    """The places protocol's keyword arguments of geovec.evaluate, checked before the work
+    (and refused with the other protocols)."""
+    from geovec.errors import GeovecError
+
+    given = {
+        "threshold_m": threshold_m,
+        "recall_at": recall,
+        "database_split": database_split,
+        "query_split": query_split,
+    }
+    given = {k: v for k, v in given.items() if v is not None}
+    if protocol != "places":
+        if given:
+            flags = ", ".join("--" + k.replace("_at", "").replace("_", "-") for k in given)
+            raise GeovecError(f"{flags}: for --protocol places only")
+        return {}
+    from geovec.analyses.places import check_engine, recall_values
+
+    check_engine(engine)
+    if recall is not None:
+        given["recall_at"] = recall_values(recall)
+    return given
 
 
 @command(app, "localize")

@@ -168,5 +168,5 @@ def test_pairs_errors(world):
         evaluate_pairs(store, "gist", method="learned")
     with pytest.raises(GeovecError, match="no ground image of split 'val'"):
         evaluate_pairs(store, "gist", split="val")
-    with pytest.raises(GeovecError, match="protocol must be map or pairs"):
+    with pytest.raises(GeovecError, match="protocol must be map, pairs or places"):
         evaluate(store, "gist", protocol="grid")
