@@ -28,7 +28,8 @@ WITH points AS (
            ecef_x(lon, lat) AS x, ecef_y(lon, lat) AS y, ecef_z(lon, lat) AS z
     FROM map
     WHERE ($all_regions OR region IS NOT DISTINCT FROM $region)
-      AND lon IS NOT NULL AND lat IS NOT NULL AND size_m > 0
+      AND isfinite(lon) AND isfinite(lat)  -- NULL and NaN too (DuckDB orders NaN highest)
+      AND isfinite(size_m) AND size_m > 0
 ), cube AS (
     SELECT max(size_m) / sqrt(2) AS cell_m FROM tiles
 ), tile_cubes AS (
@@ -40,7 +41,7 @@ WITH points AS (
            ecef_x(p.lon, p.lat) AS x, ecef_y(p.lon, p.lat) AS y, ecef_z(p.lon, p.lat) AS z,
            cube.cell_m
     FROM points AS p, cube
-    WHERE p.lon IS NOT NULL AND p.lat IS NOT NULL
+    WHERE isfinite(p.lon) AND isfinite(p.lat)
 ), probes AS (
     SELECT q.*, floor(q.x / cell_m)::BIGINT + dx AS cx, floor(q.y / cell_m)::BIGINT + dy AS cy,
            floor(q.z / cell_m)::BIGINT + dz AS cz

@@ -24,7 +24,7 @@
 WITH located AS (
     SELECT id, lon, lat, ecef_x(lon, lat) AS x, ecef_y(lon, lat) AS y, ecef_z(lon, lat) AS z
     FROM ground
-    WHERE lon IS NOT NULL AND lat IS NOT NULL  -- pair-only images have no position
+    WHERE isfinite(lon) AND isfinite(lat)  -- pair-only images have no position (NULL)
 ), cubes AS MATERIALIZED (
     SELECT *, floor(x / $cell_m)::BIGINT AS cx, floor(y / $cell_m)::BIGINT AS cy,
            floor(z / $cell_m)::BIGINT AS cz

@@ -39,7 +39,7 @@ WITH pairs AS (
            floor(ecef_y(lon, lat) / $radius_m)::BIGINT AS cy,
            floor(ecef_z(lon, lat) / $radius_m)::BIGINT AS cz
     FROM reasons
-    WHERE lon IS NOT NULL AND lat IS NOT NULL
+    WHERE isfinite(lon) AND isfinite(lat)
 ), tests AS (
     SELECT * FROM cubes WHERE is_test
 ), probes AS (

@@ -320,3 +320,20 @@ def test_search_near_equals_brute_force(tmp_path, centre):
     order = np.argsort(((vectors - query) ** 2).sum(axis=1))
     expected = [f"o{i:03d}" for i in order if inside[i]][:10]
     assert [h.id for h in hits] == expected
+
+
+def test_tiles_without_a_usable_size_or_position_are_left_out():
+    """A map row written by another tool with size_m NaN, 0 or NULL, or no position, is not
+    a footprint; it must not break the true tile of the others (a NaN fails the cube cast)."""
+    tiles = pa.table(
+        {
+            "id": ["t0", "nan", "zero", "null", "nopos"],
+            "region": ["r"] * 5,
+            "lon": [10.0, 10.0, 10.0, 10.0, None],
+            "lat": [0.0, 0.0, 0.0, 0.0, None],
+            "size_m": [480.0, float("nan"), 0.0, None, 480.0],
+        }
+    )
+    con = scratch(map=tiles)
+    points = [("in", 10.001, 0.001), ("out", 10.01, 0.0), ("nowhere", None, None)]
+    assert containing_tiles(con, points, region="r") == {"in": "t0"}

@@ -46,6 +46,19 @@ def isolation_table(con, radius_m: float) -> pa.Table:
     return run_query(con, "isolated_images", radius_m=float(radius_m), **cells)
 
 
+def _one_row_per_id(table: pa.Table) -> pa.Table:
+    """One row per id: rows that share an id (a store written by an older geovec, whose
+    concurrent ingests could store an image twice) are one image, isolated only if every
+    copy is (copies at one position never are)."""
+    if len(set(table.column("id").to_pylist())) == table.num_rows:
+        return table
+    grouped = table.group_by("id", use_threads=False).aggregate(
+        [("isolated", "all"), ("nearest_m", "min")]
+    )
+    columns = {"id": "id", "isolated": "isolated_all", "nearest_m": "nearest_m_min"}
+    return pa.table({k: grouped.column(v) for k, v in columns.items()}).sort_by("id")
+
+
 def _writes_split(store: Store, ground: pa.Table) -> bool:
     """Isolation sets ``split`` unless the images came with a dataset's own split."""
     written_before = store.field_metadata("ground", "split") == SPLIT_FROM_ISOLATION
@@ -70,7 +83,7 @@ def isolate(store: Store, *, radius_m: float = DEFAULT_RADIUS_M) -> IsolationRes
         )
     link_pairs(store)  # a store of an older geovec, linked by equal ids, gets ground.pair
     with store.cursor() as con:
-        table = isolation_table(con, radius_m)
+        table = _one_row_per_id(isolation_table(con, radius_m))
     flags = table.column("isolated").to_pylist()
     updates = {"id": table.column("id"), "isolated": pa.array(flags, pa.bool_())}
     write_split = _writes_split(store, ground)

@@ -26,7 +26,9 @@ def containing_tiles(
 ) -> dict[str, str]:
     """{point id: id of the map tile whose footprint contains it} for (id, lon, lat) points
     in decimal degrees, among the tiles of ``region`` (None: tiles without a region) or of
-    every region (``all_regions``); points outside every footprint are left out."""
+    every region (``all_regions``); points without a position or outside every footprint
+    are left out."""
+    points = [p for p in points if p[1] is not None and p[2] is not None]  # located only
     if not points:
         return {}
     ids, lons, lats = (list(column) for column in zip(*points))

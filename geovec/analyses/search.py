@@ -21,6 +21,7 @@ from geovec.geo.bounds import Bbox, Near, as_bbox, as_near
 from geovec.ingestion.embeddings import require_computable
 from geovec.store import Store
 from geovec.store.filters import bbox_filter, id_filter, quote
+from geovec.store.finite import require_finite
 from geovec.store.indexes import nearest_query
 
 
@@ -97,6 +98,7 @@ def search(
     vector = np.asarray(vector, np.float32).reshape(-1)
     if len(vector) != dim:
         raise GeovecError(f"the query vector has {len(vector)} values; {feature} has {dim}")
+    require_finite(["the query"], vector[None], f"the {feature} query vector")
     box = as_bbox(bbox) if bbox is not None else None
     circle = as_near(near) if near is not None else None
     clauses = [bbox_filter(*b) for b in (box, circle.bbox() if circle else None) if b]

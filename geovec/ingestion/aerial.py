@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import hashlib
 import os
 import re
 import time
@@ -67,8 +68,13 @@ class AerialSummary:
 
 
 def file_name(ident: str) -> str:
-    """A file name for an id: letters, digits, '.', '_' and '-' kept, the rest '_'."""
-    return re.sub(r"[^A-Za-z0-9._-]", "_", ident) + ".png"
+    """A file name for an id: letters, digits, '.', '_' and '-' kept, the rest '_', and,
+    where anything was replaced, 8 hex digits of the id's sha1, so two ids never share a
+    file ('東京1.jpg' and '大阪1.jpg', 'IMG 1.jpg' and 'IMG_1.jpg')."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", ident)
+    if safe != ident or not safe.strip("."):
+        safe += "-" + hashlib.sha1(ident.encode()).hexdigest()[:8]
+    return safe + ".png"
 
 
 def read_points(path: str | Path) -> tuple[list[dict], list[dict]]:

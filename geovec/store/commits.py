@@ -75,9 +75,12 @@ class _StoreLock:
 
 
 def _lock_file(folder: Path) -> int | None:
+    path = folder / LOCK_FILE
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)
+        # read-only: flock needs no write access, so every user who may write the store
+        # (a group) can lock it, whoever made the lock file
+        fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
     except OSError as exc:
         raise StoreError(f"{folder}: cannot write to this store ({exc.strerror or exc})") from None
     if fcntl is not None:

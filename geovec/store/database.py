@@ -25,7 +25,7 @@ from geovec.defaults import __version__
 from geovec.errors import FeatureMissingError, QueryError, StoreError
 from geovec.store.commits import commit
 from geovec.store.filters import id_filter
-from geovec.store.finite import require_finite
+from geovec.store.finite import require_finite, require_finite_columns
 from geovec.store.queries import run_query
 from geovec.store.schema import BASE_SCHEMAS, FAILURES
 from geovec.store.sql import (
@@ -280,7 +280,9 @@ class Store:
 
     def update_columns(self, view: str, rows: pa.Table) -> None:
         """Set columns of existing rows, matched by id (one commit). Rows appended by
-        another writer meanwhile are kept and left as they are."""
+        another writer meanwhile are kept and left as they are. Vectors must be finite
+        (NonFiniteFeatureError, nothing written)."""
+        require_finite_columns(rows, view)
         commit(
             self.path,
             f"updating {view}",

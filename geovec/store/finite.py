@@ -37,5 +37,27 @@ def require_finite(ids: Sequence[str], matrix: np.ndarray, what: str) -> None:
         more = f" and {len(bad) - SHOWN} more" if len(bad) > SHOWN else ""
         raise NonFiniteFeatureError(
             f"{what}: {len(bad)} of {len(matrix)} vectors hold NaN or infinity ({named}{more}); "
+            "compute that feature again (geovec extract, or geovec embed for a head's), or "
             "ingest those images again into a new store (ingest now refuses such features)"
         )
+
+
+def require_finite_columns(rows, what: str) -> None:
+    """NonFiniteFeatureError unless every vector column (fixed-size list of floats) of the
+    Arrow table ``rows`` is finite; ``what`` names the table (e.g. ``ground``). For writes
+    of computed vectors (``update_columns``: a diverged head's embeddings)."""
+    import pyarrow as pa
+
+    ids = rows.column("id").to_pylist() if "id" in rows.column_names else []
+    for field in rows.schema:
+        if pa.types.is_fixed_size_list(field.type) and pa.types.is_floating(field.type.value_type):
+            column = rows.column(field.name).combine_chunks()
+            if column.null_count:
+                column = column.filter(column.is_valid())
+                kept = [i for i, v in zip(ids, rows.column(field.name).is_valid()) if v.as_py()]
+            else:
+                kept = ids
+            matrix = column.values.to_numpy(zero_copy_only=False).reshape(len(column), -1)
+            require_finite(
+                kept or [str(i) for i in range(len(column))], matrix, f"{what}.{field.name}"
+            )

@@ -300,10 +300,8 @@ def shared_database(sealed: bool = False) -> duckdb.DuckDBPyConnection:
                 return con
             except duckdb.Error:  # "database has been invalidated because of a fatal error"
                 _RESTARTS[sealed] += 1
-                try:
-                    con.close()
-                except duckdb.Error:
-                    pass
+                # not closed: other threads' cursors may still be in it; the invalid
+                # database goes when its last cursor does
         con = _SHARED[sealed] = new_database(sealed=sealed)
         return con
 

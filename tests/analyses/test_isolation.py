@@ -77,3 +77,19 @@ def test_isolate_links_a_store_of_an_older_geovec(tmp_path):
     isolate(store, radius_m=250.0)
     pairs = store.sql("select id, pair from ground order by id").fetchall()
     assert pairs == [("g0", "g0"), ("g1", "g1"), ("g2", None)]
+
+
+def test_isolate_a_store_with_an_image_stored_twice(tmp_path):
+    """Concurrent ingests of an older geovec could store an image twice: isolate treats the
+    copies as one image (the merge would refuse a source with a repeated id)."""
+    rows = [
+        ({"id": "g0", "region": "r", "lon": 10.0, "lat": 0.0}, [0.0]),
+        ({"id": "g1", "region": "r", "lon": 11.0, "lat": 0.0}, [0.0]),
+    ]
+    store = store_from_arrays(tmp_path / "db", rows, [], [])
+    table = store.read("ground")
+    store.table("ground").add(table.slice(1, 1))  # g1 again, past the id check of append
+    result = isolate(store, radius_m=250.0)
+    flags = store.sql("select id, isolated from ground order by id").fetchall()
+    assert flags == [("g0", True), ("g1", False), ("g1", False)]
+    assert result.total == 2

@@ -177,3 +177,17 @@ def test_an_isolated_photo_keeps_every_training_image_as_evaluate_does(tmp_path)
     assert (result.left_out, result.left_out_within_m, result.note()) == (0, None, None)
     ranks = geovec.evaluate(store, "gist", neighbors=1).ranks.to_pylist()
     assert [(r["query_id"], r["rank"]) for r in ranks] == [("q", result.true_rank)]
+
+
+def test_a_stored_photo_without_a_position_is_ranked_without_a_true_tile(tmp_path):
+    from tests.stores import add_rows
+
+    store = known_store(tmp_path)
+    row = {"id": "nopos", "region": "r", "lon": None, "lat": None, "isolated": None}
+    add_rows(store, "ground", [row], {"gist": np.array([[12, 0]], np.float32)})
+    found = localize(store, "gist", id="nopos")
+    assert found.true_rank is None and len(found.scores) == 4
+    args = ["localize", str(tmp_path / "db"), "--id", "nopos", "--feature", "gist", "--json"]
+    out = CliRunner().invoke(app, args)
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["true_rank"] is None

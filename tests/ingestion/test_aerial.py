@@ -160,3 +160,15 @@ def test_bad_arguments(ortho, tmp_path):
         ],
     )
     assert result.exit_code == 1 and "no such file" in result.output
+
+
+def test_file_names_of_different_ids_differ():
+    """geovec aerial names each image after its id; ids that differ only in characters a
+    file name cannot hold still get files of their own (one photo, one aerial)."""
+    from geovec.ingestion.aerial import file_name
+
+    ids = ["東京1.jpg", "大阪1.jpg", "IMG 0001.jpg", "IMG_0001.jpg", "a/b", "a_b", "..", "."]
+    names = [file_name(i) for i in ids]
+    assert len(set(names)) == len(ids)
+    assert file_name("IMG_0001.jpg") == "IMG_0001.jpg.png"  # plain ids keep their name
+    assert all("/" not in n and n not in (".png", "..png") for n in names)

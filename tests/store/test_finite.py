@@ -17,7 +17,7 @@ from tests.stores import known_store
 def spoil(store, view: str, ident: str, vector) -> None:
     """Overwrite one stored vector, as an older geovec or a hand-made store could hold it."""
     rows = pa.table({"id": [ident], "gist": vectors_to_arrow(np.array([vector], np.float32))})
-    store.update_columns(view, rows)
+    store.table(view).merge_insert("id").when_matched_update_all().execute(rows)  # no check
 
 
 def test_nonfinite_rows_finds_nan_and_both_infinities():
@@ -69,3 +69,19 @@ def test_only_the_vectors_read_are_checked(tmp_path):
     assert "far" not in ids and np.isfinite(matrix).all()
     with pytest.raises(NonFiniteFeatureError, match="'far'"):
         store.vectors("ground", "gist")
+
+
+def test_computed_vectors_are_refused_before_they_are_written(tmp_path):
+    """update_columns (embed writes a head's embeddings with it) refuses NaN and infinity,
+    naming the row, and writes nothing; the query of a search too."""
+    store = known_store(tmp_path)
+    before = store.read("ground", ["id", "gist"]).to_pylist()
+    bad = np.array([[np.nan, 0.0]] + [[1.0, 0.0]] * (len(before) - 1), np.float32)
+    rows = pa.table({"id": [r["id"] for r in before], "gist": vectors_to_arrow(bad)})
+    with pytest.raises(
+        NonFiniteFeatureError, match=rf"ground.gist: 1 of {len(before)} .*'{before[0]['id']}'"
+    ):
+        store.update_columns("ground", rows)
+    assert store.read("ground", ["id", "gist"]).to_pylist() == before
+    with pytest.raises(NonFiniteFeatureError, match="query"):
+        geovec.search(store, "gist", vector=np.array([np.inf, 0], np.float32))
