@@ -20,7 +20,6 @@ from geovec.errors import GeovecError
 from geovec.geodesy import EARTH_MEAN_RADIUS_M, distance_m
 
 
-
 class Bbox(NamedTuple):
     """A lon/lat box in decimal degrees."""
 
