@@ -12,7 +12,8 @@
 -- 'test'. A pair's position is its ground image's lon/lat, else its overhead image's.
 -- Output columns: ground_id, overhead_id, excluded (NULL for a training pair; otherwise
 --   why: 'isolated', 'test split', 'other split', 'no overhead image', 'near a test
---   image'), ordered by ground_id.
+--   image'), lon, lat (the pair's position, decimal degrees; NULL: none), ordered by
+--   ground_id.
 --
 -- Speed: positions go into cubes $radius_m wide of their Earth-centred coordinates
 -- (ecef_x/y/z); a pair is compared with the test images of the 27 cubes around it only (a
@@ -56,7 +57,8 @@ WITH pairs AS (
 )
 SELECT r.ground_id, r.overhead_id,
        coalesce(r.reason, CASE WHEN n.ground_id IS NOT NULL THEN 'near a test image' END)
-           AS excluded
+           AS excluded,
+       r.lon, r.lat
 FROM reasons AS r
 LEFT JOIN near_test AS n USING (ground_id)
 ORDER BY r.ground_id

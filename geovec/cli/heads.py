@@ -44,6 +44,14 @@ def train_command(
     radius_m: Annotated[
         float, typer.Option(help="Leave out pairs within this many metres of a test image.")
     ] = DEFAULT_RADIUS_M,
+    negatives: Annotated[
+        str,
+        typer.Option(
+            help="Which pairs share a batch (each other's negatives): random (a new shuffle "
+            "each epoch), or gps (pairs taken within a few tiles of each other together: "
+            "hard negatives by geography)."
+        ),
+    ] = "random",
     as_json: JsonOption = False,
 ) -> None:
     """Train a two-tower head mapping ground and overhead features into one space."""
@@ -61,6 +69,7 @@ def train_command(
         batch=batch,
         seed=seed,
         radius_m=radius_m,
+        negatives=negatives,
         progress=not as_json,
     )
     if as_json:

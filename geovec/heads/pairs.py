@@ -1,7 +1,9 @@
 """The pairs a head trains on, and their features streamed from the Lance tables.
 
 Which pairs: sql/training_pairs.sql (never a test image, nor a pair within the isolation
-radius of one), less the pairs whose ground or overhead image lacks the feature. Their
+radius of one), less the pairs whose ground or overhead image lacks the feature; each with
+its position (its ground image's, else its overhead image's), for the batches of
+:mod:`.batches`. Their
 features are never loaded whole: each batch is taken from the tables by row id (the
 tables pinned at the version training started from), so memory grows with the batch,
 not with the table; a thread reads the next batch while the current one trains.
@@ -31,6 +33,7 @@ class TrainingPairs:
     ground_ids: list[str]
     overhead_ids: list[str]
     excluded: dict[str, int]
+    lonlat: np.ndarray | None = None  # (n, 2) each pair's position, decimal degrees; NaN: none
 
     def __len__(self) -> int:
         return len(self.ground_ids)
@@ -51,8 +54,9 @@ def training_pairs(
     has_ground = _with_feature(store, "ground", ground_feature)
     has_overhead = _with_feature(store, "overhead", overhead_feature)
     excluded: Counter[str] = Counter()
-    ground_ids, overhead_ids = [], []
-    for g, o, why in zip(*(rows.column(c).to_pylist() for c in rows.column_names)):
+    ground_ids, overhead_ids, lonlat = [], [], []
+    columns = ("ground_id", "overhead_id", "excluded", "lon", "lat")
+    for g, o, why, lon, lat in zip(*(rows.column(c).to_pylist() for c in columns)):
         if why is None and g not in has_ground:
             why = f"no {ground_feature}"
         elif why is None and o not in has_overhead:
@@ -60,9 +64,11 @@ def training_pairs(
         if why is None:
             ground_ids.append(g)
             overhead_ids.append(o)
+            lonlat.append((np.nan if lon is None else lon, np.nan if lat is None else lat))
         else:
             excluded[why] += 1
-    return TrainingPairs(ground_ids, overhead_ids, dict(sorted(excluded.items())))
+    positions = np.array(lonlat, np.float64).reshape(-1, 2)
+    return TrainingPairs(ground_ids, overhead_ids, dict(sorted(excluded.items())), positions)
 
 
 def _with_feature(store: Store, view: str, feature: str) -> set[str]:

@@ -3,8 +3,10 @@
 Symmetric InfoNCE over in-batch negatives (:mod:`.model`), optax AdamW with a linear
 warm-up (5 % of the steps) and cosine decay; a held-out tenth of the training pairs (at
 most :data:`MAX_VALIDATION`) picks the best epoch by its loss, and reports its recall@1
-among themselves. Deterministic: the seed fixes the held-out pairs, the initial weights,
-the batch order and the dropout, so one seed gives one file.
+among themselves. Which pairs share a batch (each other's negatives): shuffled at random,
+or ``negatives="gps"``, pairs taken near each other together (:mod:`.batches`).
+Deterministic: the seed fixes the held-out pairs, the initial weights, the batches and
+the dropout, so one seed gives one file.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from geovec.defaults import (
     DEFAULT_RADIUS_M,
 )
 from geovec.errors import GeovecError
+from geovec.heads.batches import GPS_CELL_M, BatchPlan
 from geovec.heads.file import Head, head_name, new_head
 from geovec.heads.pairs import PairReader, training_pairs
 from geovec.progress import ProgressReporter
@@ -89,6 +92,7 @@ def train(
     batch: int = DEFAULT_HEAD_BATCH,
     seed: int = 0,
     radius_m: float = DEFAULT_RADIUS_M,
+    negatives: str = "random",
     progress: bool = False,
 ) -> TrainSummary:
     """Train a head mapping ``ground_feature`` (ground) and ``overhead_feature`` (overhead;
@@ -98,6 +102,9 @@ def train(
     It trains on the pairs of ``split`` (None: every row not in a test set) and never on
     the isolated images, the ``test`` split, nor a pair within ``radius_m`` metres of one
     of them; the head's metadata counts what was left out, and why.
+
+    ``negatives``: "random" (each epoch a new shuffle) or "gps" (pairs within a few tiles
+    of each other share a batch: hard negatives by geography, :mod:`.batches`).
 
     Raises:
       GeovecError: fewer than two training pairs; a feature the store lacks.
@@ -114,6 +121,8 @@ def train(
         )
     rng = np.random.default_rng(seed)
     fit, validation, held = _hold_out(len(pairs), rng)
+    batch = min(batch, len(fit))
+    plan = BatchPlan(store, fit, batch, negatives, pairs.lonlat)
     reader = PairReader(store, pairs, ground_feature, overhead_feature)
     mean, scale = reader.standardisation(fit)
     head = new_head(
@@ -126,8 +135,7 @@ def train(
         mean=mean,
         scale=scale,
     )
-    batch = min(batch, len(fit))
-    fitted = _fit(head, reader, fit, validation, epochs, batch, rng, seed, progress)
+    fitted = _fit(head, reader, plan, validation, epochs, rng, seed, progress)
     head.metadata = {  # what the file records about its training: nothing from the clock
         "split": split,
         "seed": seed,
@@ -135,6 +143,7 @@ def train(
         "epochs": epochs,
         "best_epoch": fitted.best_epoch,
         "batch": batch,
+        **({"negatives": "gps", "gps_cell_m": GPS_CELL_M} if negatives == "gps" else {}),
         "learning_rate": LEARNING_RATE,
         "weight_decay": WEIGHT_DECAY,
         "dropout": DROPOUT,
@@ -214,14 +223,15 @@ class _Fitted:
     seconds: float
 
 
-def _fit(head, reader, fit, validation, epochs, batch, rng, seed, progress) -> _Fitted:
-    """Train ``head`` in place: every epoch a new shuffle of ``fit`` in batches read ahead
-    from the store, then the held-out loss; ``head.params`` ends as the best epoch's."""
+def _fit(head, reader, plan: BatchPlan, validation, epochs, rng, seed, progress) -> _Fitted:
+    """Train ``head`` in place: every epoch the plan's batches (a new shuffle, or gps
+    batches), read ahead from the store, then the held-out loss; ``head.params`` ends as
+    the best epoch's."""
     import jax
     import jax.numpy as jnp
 
     started = time.perf_counter()
-    steps = len(fit) // batch  # per epoch; the remainder waits for the next shuffle
+    steps, batch = plan.steps, plan.batch  # per epoch; the remainder waits for another
     optimiser, step = _step_function(head, epochs, steps)
     params = jax.tree_util.tree_map(jnp.asarray, head.params)
     state = optimiser.init(params)
@@ -230,9 +240,8 @@ def _fit(head, reader, fit, validation, epochs, batch, rng, seed, progress) -> _
     total = epochs * steps * batch
     with ProgressReporter(f"train {head.name}", total, enabled=progress, unit="pairs") as bar:
         for epoch in range(1, epochs + 1):
-            shuffled = rng.permutation(fit)
             losses = []
-            for g, o in reader.batches(shuffled[i * batch : (i + 1) * batch] for i in range(steps)):
+            for g, o in reader.batches(plan.epoch(rng)):
                 key, sub = jax.random.split(key)
                 params, state, loss = step(params, state, g, o, sub)
                 losses.append(loss)
