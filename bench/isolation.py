@@ -8,9 +8,12 @@ equal. ``--naive N`` also measures the naive ST_DWithin_Spheroid self-join of Du
 spatial on the first N points (quadratic: 8,000 points already take minutes), beside
 geovec on the same N points.
 
-174,217 clustered points (San Francisco scale), radius 250 m.
+174,217 clustered points (San Francisco scale), radius 250 m; ``--layout uniform`` or
+``grid`` for points spread over a continent or a street grid, where most images are alone
+in their cube and the query does more work.
 
     python bench/isolation.py [--points 174217] [--radius-m 250] [--threads 1] [--naive 0]
+                              [--layout clustered|uniform|grid]
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import numpy as np  # noqa: E402
 import pyarrow as pa  # noqa: E402
 
 from geovec.analyses.isolation import isolation_table  # noqa: E402
-from geovec.geodesy import EARTH_MEAN_RADIUS_M, distance_m  # noqa: E402
+from geovec.geodesy import EARTH_MEAN_RADIUS_M, distance_m, frame_lonlat  # noqa: E402
 from geovec.store.sql import new_database  # noqa: E402
 
 NAIVE = """
@@ -57,6 +60,20 @@ def clustered_points(n: int, seed: int = 0) -> pa.Table:
             "lat": pts[:, 1],
         }
     )
+
+
+def spread_points(n: int, layout: str, seed: int = 0) -> pa.Table:
+    """``uniform``: n points uniform over a USA-sized box (almost all isolated); ``grid``:
+    a street-level grid 200 m apart (every point has neighbours at 200 m)."""
+    rng = np.random.default_rng(seed)
+    if layout == "uniform":
+        lon, lat = rng.uniform(-125, -67, n), rng.uniform(25, 49, n)
+    else:
+        side = int(np.ceil(np.sqrt(n)))
+        east, north = np.meshgrid(np.arange(side) * 200.0, np.arange(side) * 200.0)
+        lon, lat = frame_lonlat(-122.5, 37.0, east.ravel()[:n], north.ravel()[:n])
+    ids = [f"g{i:06d}" for i in range(n)]
+    return pa.table({"id": ids, "region": ["r"] * n, "lon": lon, "lat": lat})
 
 
 def balltree_isolated(lon: np.ndarray, lat: np.ndarray, radius_m: float) -> np.ndarray:
@@ -98,10 +115,20 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--naive", type=int, default=0, help="points for the naive self-join")
+    parser.add_argument(
+        "--layout",
+        choices=["clustered", "uniform", "grid"],
+        default="clustered",
+        help="clustered photos (a city, the paper's case), uniform over a continent, or a "
+        "200 m street grid",
+    )
     args = parser.parse_args()
     con = new_database()
     con.execute(f"SET threads = {args.threads}")
-    full = clustered_points(args.points)
+    if args.layout == "clustered":
+        full = clustered_points(args.points)
+    else:
+        full = spread_points(args.points, args.layout)
     con.register("ground", full)
     lon, lat = full.column("lon").to_numpy(), full.column("lat").to_numpy()
 
@@ -110,7 +137,7 @@ def main() -> None:
     same = ours.column("isolated").to_pylist() == peer.tolist()
     isolated = sum(ours.column("isolated").to_pylist())
     print(f"cores {os.cpu_count()}, threads {args.threads}, best of {args.repeats}")
-    print(f"points {args.points}, radius {args.radius_m:g} m, isolated {isolated}")
+    print(f"{args.layout} points {args.points}, radius {args.radius_m:g} m, isolated {isolated}")
     print(f"geovec cube-bucketed query:        {ours_s:8.3f} s")
     print(f"BallTree (haversine) + geodesics:  {peer_s:8.3f} s; answers equal: {same}")
     print(f"ratio (peer time / geovec time):   {peer_s / ours_s:8.1f}x")
