@@ -1,25 +1,28 @@
-"""The explorer's API under load: requests/s and p95 latency of /api/points (200,000
-photos, a viewport's worth per request) and /api/heatmap, from a bounded local load
-generator (keep-alive connections, a fixed number of client threads) on 127.0.0.1.
+"""The explorer as a service: ``geovec serve`` in its own process under a bounded local
+load generator (keep-alive connections, a fixed number of client threads, 127.0.0.1;
+tests/explorer/load.py), each comparison like with like: both sides warm, the same
+threads, the same requests.
 
-Peers, in the same run: for points, the same GeoJSON answer written to a file once and
-sent by Python's threading http.server (what exporting a layer and serving it costs, with
-no query at all); for the heatmap, the library call itself in-process (``localize``; no
-HTTP, no JSON, no footprints). Ratios are geovec / peer.
+1. /api/points over 200,000 photos (a viewport's worth per request) against the same
+   GeoJSON answer as a static file sent by Python's threading http.server.
+2. Web tiles, cold: the first 1280 x 800 viewport (5 x 4 tiles) at the native zoom and
+   2, 4, 6 zooms coarser, each on a fresh server with an empty cache, over a store of
+   about 2,000 map tiles with 256 px images; as a ratio to one cold native tile.
+3. /api/heatmap (distinct photo and neighbour counts, region inputs loaded) against
+   ``localize`` in-process with the region's inputs loaded, the same threads.
+4. A page in use (points, web tiles at every zoom, heatmaps, SQL) for a fixed time,
+   without and then with a ``geovec ingest`` appending photos: requests/s of both, no
+   5xx, the new rows seen, the server's peak memory (VmHWM).
 
-    python bench/serve.py [--points 200000] [--requests 200] [--clients 4]
+    python bench/serve.py [--points 200000] [--requests 200] [--clients 4] [--load-s 20]
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
-import http.client
 import http.server
-import json
 import os
-import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -35,7 +38,8 @@ sys.path.insert(0, str(ROOT))
 
 import geovec  # noqa: E402
 from geovec.store.schema import BASE_SCHEMAS, point_wkb  # noqa: E402
-from tests.explorer.conftest import free_port  # noqa: E402
+from tests.explorer.load import Served, drive, page_requests, viewport  # noqa: E402
+from tests.images import write_images, write_manifest  # noqa: E402
 
 CENTRE = (-79.94, 32.78)
 SPAN_DEG = 0.4  # the photos' square; a viewport is an eighth of it on a side
@@ -59,69 +63,234 @@ def fill_points(store, n: int) -> None:
     store.append("ground", pa.table(columns))
 
 
-def load(port: int, targets: list[str], clients: int) -> tuple[float, float]:
-    """Requests/s and p95 latency (ms) of GETs of ``targets`` by ``clients`` threads."""
-    local = threading.local()
+def fill_map(store, folder: Path, side_km: float) -> int:
+    """480 m map tiles over a square of ``side_km`` around CENTRE, each a 256 px PNG."""
+    from PIL import Image
 
-    def one(target):
-        if not hasattr(local, "con"):
-            local.con = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-        t0 = time.perf_counter()
-        local.con.request("GET", target)
-        response = local.con.getresponse()
-        body = response.read()
-        assert response.status == 200, (response.status, body[:200])
-        return time.perf_counter() - t0
+    from geovec.geo.grid import reference_grid
 
-    start = time.perf_counter()
-    with ThreadPoolExecutor(clients) as pool:
-        latencies = list(pool.map(one, targets))
-    elapsed = time.perf_counter() - start
-    return len(targets) / elapsed, statistics.quantiles(latencies, n=20)[18] * 1000
+    half_lat = side_km / 2 / 111.32
+    half_lon = half_lat / np.cos(np.radians(CENTRE[1]))
+    grid = reference_grid(
+        (CENTRE[0] - half_lon, CENTRE[1] - half_lat, CENTRE[0] + half_lon, CENTRE[1] + half_lat)
+    )
+    n = len(grid.ids)
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True)
+    paths = []
+    for i in range(n):
+        path = folder / f"m{i:05d}.png"
+        base = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)
+        Image.fromarray(base).resize((256, 256), Image.Resampling.BILINEAR).save(path)
+        paths.append(str(path))
+    lon, lat = np.asarray(grid.lon), np.asarray(grid.lat)
+    columns = {f.name: pa.nulls(n, f.type) for f in BASE_SCHEMAS["map"]}
+    columns.update(
+        id=pa.array(list(grid.ids)),
+        region=pa.array(["bench"] * n),
+        path=pa.array(paths),
+        lon=pa.array(lon),
+        lat=pa.array(lat),
+        geom=pa.array(point_wkb(lon, lat), pa.binary()),
+        size_m=pa.array(np.full(n, 480.0)),
+    )
+    store.append("map", pa.table(columns))
+    return n
 
 
-class Served:
-    """``geovec serve DB`` in its own process (the load generator must not share its GIL)."""
+class _QuietFiles(http.server.SimpleHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as uvicorn
 
-    def __init__(self, db: Path):
-        self.port = free_port()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "geovec", "serve", str(db), "--port", str(self.port)],
-            stdout=subprocess.DEVNULL,
-        )
-
-    def __enter__(self):
-        for _ in range(600):
-            try:
-                http.client.HTTPConnection("127.0.0.1", self.port, timeout=2).request("GET", "/")
-                return self
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("geovec serve did not start")
-
-    def __exit__(self, *exc):
-        self.process.terminate()
-        self.process.wait(30)
+    def log_message(self, *args) -> None:
+        pass
 
 
 def static_server(folder: Path):
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
-    handler.log_message = lambda *a: None
-    http.server.SimpleHTTPRequestHandler.protocol_version = "HTTP/1.1"
+    handler = functools.partial(_QuietFiles, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
 
-def viewports(count: int) -> list[str]:
+def viewports(count: int) -> list:
     rng = np.random.default_rng(1)
     side = SPAN_DEG / 8
     out = []
     for _ in range(count):
         w = CENTRE[0] - SPAN_DEG / 2 + rng.uniform(0, SPAN_DEG - side)
         s = CENTRE[1] - SPAN_DEG / 2 + rng.uniform(0, SPAN_DEG - side)
-        out.append(f"/api/points?bbox={w:.5f},{s:.5f},{w + side:.5f},{s + side:.5f}&limit=50000")
+        box = f"{w:.5f},{s:.5f},{w + side:.5f},{s + side:.5f}"
+        out.append(("GET", f"/api/points?bbox={box}&limit=50000", None))
     return out
+
+
+def checked(load, what: str):
+    if load.failures:
+        raise SystemExit(f"{what}: {load.statuses}: {load.failures[:3]}")
+    return load
+
+
+def bench_points(tmp: Path, args) -> None:
+    store = geovec.open(tmp / "points")
+    fill_points(store, args.points)
+    targets = viewports(args.requests)
+    with Served(store.path, {"GEOVEC_CACHE": str(tmp / "cache")}) as server:
+        drive(server.port, targets[:20], args.clients)  # warm: extensions, caches
+        ours = checked(drive(server.port, targets, args.clients), "points")
+        _, answer = server.get_json(targets[0][1])
+    import json
+
+    per = len(answer["features"])
+    (tmp / "static").mkdir()
+    (tmp / "static" / "points.geojson").write_text(json.dumps(answer))
+    peer_server = static_server(tmp / "static")
+    files = [("GET", "/points.geojson", None)] * args.requests
+    drive(peer_server.server_address[1], files[:20], args.clients)
+    peer = checked(drive(peer_server.server_address[1], files, args.clients), "static")
+    peer_server.shutdown()
+    print(f"points: {args.points:,} photos, ~{per:,} per viewport, {args.clients} clients")
+    print(f"  geovec /api/points   {ours.rate:8.1f} req/s  p95 {ours.p95_ms:7.1f} ms")
+    print(f"  static GeoJSON file  {peer.rate:8.1f} req/s  p95 {peer.p95_ms:7.1f} ms")
+    print(f"  ratio (geovec / static file): {ours.rate / peer.rate:.2f}")
+
+
+def bench_tiles(tmp: Path, args) -> None:
+    store = geovec.open(tmp / "maps")
+    n = fill_map(store, tmp / "map_images", args.map_km)
+    with Served(store.path, {"GEOVEC_CACHE": str(tmp / "tile_cache0")}) as server:
+        _, info = server.get_json("/api/info")
+    native = info["basemap_zoom"]
+
+    def cold(name: str, requests: list, clients: int):
+        cache = tmp / f"tile_cache_{name}"
+        with Served(store.path, {"GEOVEC_CACHE": str(cache)}) as server:
+            server.get_json("/api/info")  # the map table read, as the page's first request
+            first = checked(drive(server.port, requests, clients), name)
+            again = checked(drive(server.port, requests, clients), name)
+            rss = server.peak_rss_mb()
+        return first.seconds, again.seconds, rss
+
+    one = viewport(native, *CENTRE, 1, 1)
+    single, single_warm, _ = cold("single", one, 1)
+    print(f"web tiles, cold: {n:,} map tiles (256 px PNG), native zoom {native}")
+    print(f"  one native tile        {single:6.2f} s cold, {single_warm * 1000:6.1f} ms cached")
+    for z in (native, native - 2, native - 4, native - 6):
+        requests = viewport(z, *CENTRE)
+        first, again, rss = cold(f"z{z}", requests, args.clients)
+        print(
+            f"  5x4 viewport at z{z:<2}  {first:6.2f} s cold ({first / single:5.1f} native tiles),"
+            f" {again * 1000:6.1f} ms cached; server peak {rss:5.0f} MiB"
+        )
+
+
+def world_store(tmp: Path):
+    world = geovec.synth(tmp / "world", seed=3, ground=60, extent_km=4)
+    store = geovec.open(tmp / "world_db")
+    geovec.ingest(store, world.manifest, features=["gist"], batch_size=32)
+    geovec.isolate(store)
+    return store
+
+
+def bench_heatmap(tmp: Path, store, args) -> None:
+    from geovec.explorer.heatmap_cache import HeatmapCache
+
+    region = store.sql("select region from ground where isolated order by id").fetchone()[0]
+    query = "select id from ground where isolated and region = $r order by id"
+    ids = [r[0] for r in store.sql(query, params={"r": region}).fetchall()]
+    keys = [(ident, k) for k in range(5, 5 + args.requests) for ident in ids][: args.requests]
+    warm = [
+        ("GET", f"/api/heatmap?id={i}&feature=gist&neighbors={k + 500}", None) for i, k in keys[:4]
+    ]
+    targets = [("GET", f"/api/heatmap?id={i}&feature=gist&neighbors={k}", None) for i, k in keys]
+    with Served(store.path, {"GEOVEC_CACHE": str(tmp / "heat_cache")}) as server:
+        drive(server.port, warm, args.clients)
+        ours = checked(drive(server.port, targets, args.clients), "heatmap")
+    data = HeatmapCache(store).region_data("gist", region)  # loaded, as on the server
+
+    def call(key):
+        return geovec.localize(store, "gist", id=key[0], neighbors=key[1], data=data)
+
+    with ThreadPoolExecutor(args.clients) as pool:
+        list(pool.map(call, keys[:4]))  # warm, as the server was
+        t0 = time.perf_counter()
+        list(pool.map(call, keys))
+        lib_rate = len(keys) / (time.perf_counter() - t0)
+    print(
+        f"heatmap: {len(data.tile_ids)} tiles in region {region}, {len(keys)} distinct "
+        f"(photo, neighbours), {args.clients} clients / threads"
+    )
+    print(f"  geovec /api/heatmap       {ours.rate:8.1f} req/s  p95 {ours.p95_ms:7.1f} ms")
+    print(f"  localize in-process       {lib_rate:8.1f} calls/s")
+    print(f"  ratio (server / library): {ours.rate / lib_rate:.2f}")
+
+
+def ingest_manifest(tmp: Path, store, n: int) -> Path:
+    """``n`` tiny ground images inside the store's first region, not yet ingested."""
+    region, lon, lat = store.sql(
+        "select region, avg(lon), avg(lat) from ground group by region order by region limit 1"
+    ).fetchone()
+    paths = write_images(tmp / "new" / "images", n, start=5000)
+    rng = np.random.default_rng(5)
+    rows = [
+        {
+            "id": f"new{i}",
+            "path": f"images/{p.name}",
+            "view": "ground",
+            "lon": lon + rng.uniform(-0.01, 0.01),
+            "lat": lat + rng.uniform(-0.01, 0.01),
+            "region": region,
+        }
+        for i, p in enumerate(paths)
+    ]
+    return write_manifest(tmp / "new" / "manifest.csv", rows)
+
+
+def bench_load(tmp: Path, store, args) -> None:
+    import subprocess
+
+    ids = [r[0] for r in store.sql("select id from ground where isolated order by id").fetchall()]
+    manifest = ingest_manifest(tmp, store, args.ingest)
+    with Served(store.path, {"GEOVEC_CACHE": str(tmp / "load_cache")}) as server:
+        _, info = server.get_json("/api/info")
+        requests = page_requests(info, ids[:6])
+        drive(server.port, requests, args.clients)  # warm: every request once
+        quiet = drive(server.port, requests, args.clients, seconds=args.load_s)
+        before = server.get_json("/api/points?limit=1")[1]["total"]
+        cmd = [sys.executable, "-m", "geovec", "ingest", str(store.path), str(manifest)]
+        writer = subprocess.Popen(
+            [*cmd, "--features", "gist", "--batch-size", "4"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            while geovec.open(store.path).count("ground") == before and writer.poll() is None:
+                time.sleep(0.05)
+            busy = drive(server.port, requests, args.clients, seconds=args.load_s)
+            writing = writer.poll() is None
+            after = server.get_json("/api/points?limit=1")[1]["total"]
+        finally:
+            writer.terminate()
+            writer.wait(60)
+        rss = server.peak_rss_mb()
+    schema = [f for f in quiet.failures + busy.failures if "schema" in f.lower()]
+    print(
+        f"a page in use: {len(requests)} requests (points, tiles z{info['basemap_zoom'] - 6}"
+        f"-z{info['basemap_zoom'] + 6}, heatmaps, SQL), {args.clients} clients, "
+        f"{args.load_s:g} s each, {os.cpu_count()} cores"
+    )
+    for name, load in (("no writer", quiet), ("geovec ingest appending", busy)):
+        print(
+            f"  {name:<23} {load.rate:8.1f} req/s  p95 {load.p95_ms:7.1f} ms  "
+            f"statuses {dict(load.statuses)}"
+        )
+    print(f"  ratio (with writer / without): {busy.rate / quiet.rate:.2f}")
+    print(
+        f"  5xx: {quiet.server_errors + busy.server_errors}, schema errors: {len(schema)}, "
+        f"photos {before} -> {after} while it ran (ingest still writing at the end: {writing}); "
+        f"server peak RSS {rss:.0f} MiB"
+    )
+    for failure in (quiet.failures + busy.failures)[:5]:
+        print("   ", failure)
 
 
 def main() -> None:
@@ -129,51 +298,25 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=200_000)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--map-km", type=float, default=22.0, help="side of the map tiles' square")
+    parser.add_argument("--load-s", type=float, default=20.0, help="seconds of each page load run")
+    parser.add_argument("--ingest", type=int, default=400, help="photos the writer appends")
+    parser.add_argument("--only", default="points,tiles,heatmap,load")
     args = parser.parse_args()
     os.environ.setdefault("GEOVEC_WEIGHTS", tempfile.mkdtemp())  # GIST only
+    only = set(args.only.split(","))
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        store = geovec.open(tmp / "points")
-        fill_points(store, args.points)
-        targets = viewports(args.requests)
-        with Served(store.path) as server:
-            load(server.port, targets[:5], 1)  # warm: extensions, caches
-            rate, p95 = load(server.port, targets, args.clients)
-            con = http.client.HTTPConnection("127.0.0.1", server.port)
-            con.request("GET", targets[0])
-            answer = con.getresponse().read()
-        per = len(json.loads(answer)["features"])
-        (tmp / "static").mkdir()
-        (tmp / "static" / "points.geojson").write_bytes(answer)
-        peer = static_server(tmp / "static")
-        peer_rate, peer_p95 = load(
-            peer.server_address[1], ["/points.geojson"] * args.requests, args.clients
-        )
-        peer.shutdown()
-        print(f"points: {args.points:,} photos, ~{per:,} per viewport, {args.clients} clients")
-        print(f"  geovec /api/points   {rate:8.1f} req/s  p95 {p95:7.1f} ms")
-        print(f"  static GeoJSON file  {peer_rate:8.1f} req/s  p95 {peer_p95:7.1f} ms")
-        print(f"  ratio (geovec / static file): {rate / peer_rate:.2f}")
-
-        world = geovec.synth(tmp / "world", seed=3, ground=40, extent_km=4)
-        small = geovec.open(tmp / "world_db")
-        geovec.ingest(small, world.manifest, features=["gist"], batch_size=32)
-        geovec.isolate(small)
-        ids = small.sql("select id from ground where isolated order by id").fetchall()
-        ids = [r[0] for r in ids]
-        heat_targets = [f"/api/heatmap?id={ids[i % len(ids)]}" for i in range(args.requests // 4)]
-        with Served(small.path) as server:
-            load(server.port, heat_targets[:3], 1)
-            heat_rate, heat_p95 = load(server.port, heat_targets, args.clients)
-        t0 = time.perf_counter()
-        for target in heat_targets:
-            geovec.localize(small, "gist", id=target.split("=", 1)[1])
-        lib_rate = len(heat_targets) / (time.perf_counter() - t0)
-        tiles = small.count("map")
-        print(f"heatmap: {tiles} tiles per region, {len(ids)} isolated photos")
-        print(f"  geovec /api/heatmap  {heat_rate:8.1f} req/s  p95 {heat_p95:7.1f} ms")
-        print(f"  localize in-process  {lib_rate:8.1f} calls/s (one thread)")
-        print(f"  ratio (server / library): {heat_rate / lib_rate:.2f}")
+        if "points" in only:
+            bench_points(tmp, args)
+        if "tiles" in only:
+            bench_tiles(tmp, args)
+        if only & {"heatmap", "load"}:
+            store = world_store(tmp)
+            if "heatmap" in only:
+                bench_heatmap(tmp, store, args)
+            if "load" in only:
+                bench_load(tmp, store, args)
 
 
 if __name__ == "__main__":

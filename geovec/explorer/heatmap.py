@@ -50,12 +50,13 @@ def heatmap(
     if not 1 <= neighbors <= MAX_NEIGHBORS:
         raise RequestError(f"neighbors must be 1 to {MAX_NEIGHBORS}, got {neighbors}")
     return explorer.heatmaps.answer(
-        (ident, feature, neighbors), lambda: _heatmap(explorer, ident, feature, neighbors)
+        (ident, feature, neighbors),
+        lambda version: _heatmap(explorer, ident, feature, neighbors, version),
     )
 
 
-def _heatmap(explorer: Explorer, ident: str, feature: str, neighbors: int) -> dict:
-    found = explorer.heatmaps.localize(explorer.ground_id(ident), feature, neighbors)
+def _heatmap(explorer: Explorer, ident: str, feature: str, neighbors: int, version) -> dict:
+    found = explorer.heatmaps.localize(explorer.ground_id(ident), feature, neighbors, version)
     sizes = found.tile_size_m
     if sizes is None or not np.isfinite(sizes).any():
         raise GeovecError("the map tiles have no size_m; the heatmap needs their footprints")

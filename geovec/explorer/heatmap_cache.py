@@ -65,24 +65,28 @@ class HeatmapCache:
                     self._data.put(key, found)
         return found
 
-    def localize(self, ident: str, feature: str, neighbors: int) -> Localization:
-        """:func:`localize` of stored photo ``ident``, its region's inputs from the cache."""
-        version = self.version()
+    def localize(
+        self, ident: str, feature: str, neighbors: int, version: tuple | None = None
+    ) -> Localization:
+        """:func:`localize` of stored photo ``ident``, its region's inputs from the cache
+        (those of the store's ``version``: now, if None)."""
+        version = version or self.version()
         rows = self.store.read("ground", ["region"], id_filter([ident])).column("region")
         region = rows[0].as_py() if len(rows) else None
         data = self.region_data(feature, region, version) if region is not None else None
         return localize(self.store, feature, id=ident, neighbors=neighbors, data=data)
 
-    def answer(self, key: tuple, compute: Callable[[], dict]) -> dict:
+    def answer(self, key: tuple, compute: Callable[[tuple], dict]) -> dict:
         """The answer under ``key`` (photo, feature, neighbours) at the store's version now,
-        computed by ``compute()`` once (concurrent asks wait for it). Not to be changed:
-        the same dict is handed to every asker."""
-        full = (*key, self.version())
+        computed by ``compute(version)`` once (concurrent asks wait for it). Not to be
+        changed: the same dict is handed to every asker."""
+        version = self.version()
+        full = (*key, version)
         found = self._answers.get(full)
         if found is None:
             with self._locks.hold(("answer", *full)):
                 found = self._answers.get(full)
                 if found is None:
-                    found = compute()
+                    found = compute(version)
                     self._answers.put(full, found)
         return found

@@ -90,7 +90,8 @@ def test_an_answer_is_computed_once_per_version(two_regions):
     computed = []
     barrier = threading.Barrier(6)
 
-    def compute():
+    def compute(version):
+        assert version == cache.version()
         computed.append(1)
         return {"tiles": {"features": []}, "n": len(computed)}
 
