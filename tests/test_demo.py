@@ -39,6 +39,14 @@ def test_demo_end_to_end_and_rerun(tmp_path):
     html = result.report.read_text()
     for figure in ("curve.png", "landcover_charleston.png", "search.png", "classify_gist.png"):
         assert figure in html and (tmp_path / "demo" / "figures" / figure).exists()
+    for figure in ("overview_charleston.png", "coverage.png", "examples.png", "compare.png"):
+        assert figure in html and (tmp_path / "demo" / "figures" / figure).exists()
+    side = numbers["compare"]
+    assert [r["feature"] for r in side["rows"]] == result.features and not side["skipped"]
+    # every row holds every demo feature: the same places are all of them
+    assert side["counts"]["ground"]["with_all"] == side["counts"]["ground"]["rows"]
+    assert side["crossview"]["queries"] == queries
+    assert abs(side["rows"][0]["area_under_curve"] - cross["area_under_curve"]) < 0.01
     again = CliRunner().invoke(app, ["demo", str(tmp_path / "demo")], catch_exceptions=False)
     assert again.exit_code == 0, again.output
     assert "reused" in again.output and "ingested 0" in again.output
