@@ -217,6 +217,9 @@ def compare(
         raise GeovecError("name the features to compare, e.g. --features gist,places_fc8")
     if protocol not in (None, "map", "pairs"):
         raise GeovecError(f"protocol must be map or pairs, got {protocol!r}")
+    for name, value in (("neighbors", neighbors), ("train_per_region", train_per_region)):
+        if not isinstance(value, int) or value < 1:
+            raise GeovecError(f"{name} must be a whole number of at least 1, got {value!r}")
     dims = {v: store.features(v) for v in VIEWS}
     for f in features:
         if not any(f in dims[v] for v in VIEWS):

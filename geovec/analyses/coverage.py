@@ -72,7 +72,7 @@ class RegionCoverage:
     def grid(self, pixel_m: float = DEFAULT_PIXEL_M) -> CoverageGrid:
         """The tiles and photos counted per pixel of ``pixel_m`` metres (see
         :class:`CoverageGrid`), one pixel of margin around the extent."""
-        if not pixel_m > 0:
+        if not 0 < pixel_m < float("inf"):  # NaN too
             raise GeovecError(f"pixel size must be positive metres, got {pixel_m}")
         west, east, south, north = self.extent_m()
         west = np.floor(west / pixel_m) * pixel_m - pixel_m
