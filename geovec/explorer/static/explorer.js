@@ -414,8 +414,11 @@ async function start() {
   L.control.scale({ imperial: false }).addTo(map);
   map.on("overlayadd", (e) => { if (e.layer === landcoverLayer) showLandcover(); });
   map.on("click", (e) => {
-    const p = nearestPoint(e.latlng, 8);
-    if (p) selectPhoto(p.id); else searchFromTile(e.latlng);
+    // on the map's repeated world copies Leaflet reports longitudes past +-180: the
+    // points and the tile search are asked about the same place on the one globe
+    const latlng = e.latlng.wrap();
+    const p = nearestPoint(latlng, 8);
+    if (p) selectPhoto(p.id); else searchFromTile(latlng);
   });
   $("colour-by").addEventListener("change", (e) => { state.colourBy = e.target.value; drawLegend(); pointsLayer.redraw(); });
   $("sql-run").addEventListener("click", runSql);
