@@ -32,6 +32,7 @@ from geovec.report.dataset_figures import write_dataset_figures
 from geovec.report.figures import localisation_curves
 from geovec.report.html import write_report
 from geovec.report.results import (
+    error_columns,
     write_classification,
     write_heatmap,
     write_json,
@@ -158,7 +159,9 @@ def localise(run: DemoRun) -> str:
     evaluations = [evaluate(run.store, f) for f in run.features]
     evaluations.append(evaluate(run.store, head=run.head))
     curve = localisation_curves(
-        {f"{e.feature} ({e.method})": e.curve for e in evaluations}, run.figure_dir / "curve.png"
+        {f"{e.feature} ({e.method})": e.curve for e in evaluations},
+        run.figure_dir / "curve.png",
+        errors=error_columns(evaluations),  # the metre-level panel beside the rank curve
     )
     run.numbers["crossview"] = [
         {k: v for k, v in e.as_dict().items() if k != "curve"} for e in evaluations

@@ -160,21 +160,32 @@ def _knn_chunk(q, rows, sq, tail, tail_sq, k):
 
 
 @jax.jit
-def _rank_chunk(p, rows, sq, tail, tail_sq, true_rows, true_sq):
-    """Candidates strictly closer than the true one, per query row, in one scan.
+def _rank_chunk(p, rows, sq, tail, tail_sq, true_rows, true_sq, limit):
+    """Per query row, in one scan: the candidates strictly closer than the true one, and
+    the nearest candidate among the first ``limit`` (its distance less |q|^2 and its
+    index; the smallest index among equals; -1 and +inf when there is none).
 
     ``true_rows`` holds each query's true candidate in the query's own row, in a block of
     the same shape as the others: the same product computes the true distance as computes
     every other, so a candidate equal to the true one ties exactly.
     """
     true_d = jnp.diagonal(_block_distances(p, true_rows, true_sq))[:, None]
+    n = p.shape[0]
 
-    def block(count, inputs):
-        block_rows, s, _ = inputs
-        return count + jnp.sum(_block_distances(p, block_rows, s) < true_d, axis=1), None
+    def block(carry, inputs):
+        count, best_d, best_i = carry
+        block_rows, s, start = inputs
+        d = _block_distances(p, block_rows, s)
+        count = count + jnp.sum(d < true_d, axis=1)
+        d = jnp.where((start + jnp.arange(d.shape[1]))[None, :] < limit, d, jnp.inf)
+        i = jnp.argmin(d, axis=1)
+        m = jnp.take_along_axis(d, i[:, None], axis=1)[:, 0]
+        better = m < best_d  # strictly: an earlier block keeps a tie
+        return (count, jnp.where(better, m, best_d), jnp.where(better, start + i, best_i)), None
 
-    count, _ = _over_blocks(block, jnp.zeros(p.shape[0], jnp.int32), rows, sq, tail, tail_sq)
-    return count
+    init = (jnp.zeros(n, jnp.int32), jnp.full(n, jnp.inf, jnp.float32), jnp.full(n, -1, jnp.int32))
+    (count, best_d, best_i), _ = _over_blocks(block, init, rows, sq, tail, tail_sq)
+    return count, best_d, best_i
 
 
 _scores_chunk = jax.jit(_block_distances)
@@ -221,10 +232,54 @@ def tile_ranks(
     With ``keep_scores`` also returns the (queries, tiles) distances, for heatmaps of a
     few queries; evaluation never asks for them.
     """
+    ranks, _, _, scores = _scan_ranks(predicted, tiles, true_idx, chunk, keep_scores)
+    return (ranks, scores) if keep_scores else ranks
+
+
+def rank_and_best(
+    predicted: np.ndarray, tiles: np.ndarray, true_idx: np.ndarray, chunk: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(ranks, best) per query: the rank of its true candidate (as :func:`tile_ranks`) and
+    the index of its best candidate, the top of its ranking (see :func:`settle_best`)."""
+    ranks, best, _, _ = _scan_ranks(predicted, tiles, true_idx, chunk)
+    return ranks, settle_best(ranks, best, true_idx)
+
+
+def settle_best(ranks: np.ndarray, nearest: np.ndarray, true_idx: np.ndarray) -> np.ndarray:
+    """The best candidate of each query, the top of its ranking: its true candidate where
+    none is strictly closer (rank 0: ties do not hurt, so a tie at the top is the true
+    one's), else ``nearest``, its nearest candidate (the smallest index among equals).
+    So best is the true candidate exactly when R@1 counts the query."""
+    return np.where(np.asarray(ranks) == 0, np.asarray(true_idx), np.asarray(nearest)).astype(
+        np.int64
+    )
+
+
+def partial_ranks(
+    predicted: np.ndarray,
+    tiles: np.ndarray,
+    true_idx: np.ndarray,
+    limit: int,
+    chunk: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(ranks, nearest, nearest_d): the ranks of :func:`tile_ranks`, and each query's
+    nearest candidate among the first ``limit`` rows of ``tiles`` (index; -1 for none)
+    with its squared distance less |q|^2 (comparable across calls for one query), for
+    merging candidate blocks (:mod:`geovec.analyses.distributed`)."""
+    ranks, best, best_d, _ = _scan_ranks(predicted, tiles, true_idx, chunk, limit=limit)
+    return ranks, best, best_d
+
+
+def _scan_ranks(predicted, tiles, true_idx, chunk=None, keep_scores=False, limit=None):
+    """ranks, nearest index, nearest distance (less |q|^2) and, with ``keep_scores``, the
+    distances to every tile; the one blocked scan behind :func:`tile_ranks`."""
     tiles = np.asarray(tiles, np.float32)
     chunk = chunk or query_chunk(tiles.shape[1])
     blocks = _Blocks.of(tiles, RANK_BLOCK, at_least=chunk)  # a row per query (true block)
+    limit = jnp.int32(len(tiles) if limit is None else limit)
     ranks = np.empty(len(predicted), np.int64)
+    best = np.empty(len(predicted), np.int64)
+    best_d = np.empty(len(predicted), np.float32)
     scores = [] if keep_scores else None
     if keep_scores:
         all_tiles, all_sq = jnp.asarray(tiles), jnp.asarray(blocks.norms)
@@ -234,13 +289,15 @@ def tile_ranks(
             tiles, blocks.norms, true_idx[start : start + chunk], blocks.size
         )
         padded = jnp.asarray(_pad_rows(block, chunk))
-        r = _rank_chunk(padded, *blocks.arrays, true_rows, true_sq)
+        r, d, i = _rank_chunk(padded, *blocks.arrays, true_rows, true_sq, limit)
         ranks[start : start + len(block)] = np.asarray(r)[: len(block)]
+        best[start : start + len(block)] = np.asarray(i)[: len(block)]
+        best_d[start : start + len(block)] = np.asarray(d)[: len(block)]
         if keep_scores:
             d = _scores_chunk(padded, all_tiles, all_sq)
             q_sq = np.sum(np.asarray(block, np.float64) ** 2, axis=1, keepdims=True)
             scores.append(np.sqrt(np.maximum(np.asarray(d)[: len(block)] + q_sq, 0)))
-    return (ranks, np.concatenate(scores)) if keep_scores else ranks
+    return ranks, best, best_d, (np.concatenate(scores) if keep_scores else None)
 
 
 @jax.jit
@@ -291,6 +348,98 @@ def closer_than_true(
         c = _closer_chunk(padded, true_rows, true_sq, other_rows, other_sq)
         counts[start : start + n] = np.asarray(c)[:n]
     return counts
+
+
+SUBSET_BYTES = 64 << 20
+"""Bytes of gathered candidate rows per jitted call of :func:`subset_rank_best`."""
+
+
+@jax.jit
+def _subset_chunk(p, candidates, norms, members):
+    """For each query row, over its own candidates (``members``: (rows, 1 + width)
+    indices into ``candidates``: its true one, then its candidates padded with -1): how
+    many are strictly closer than the true one, the position of the nearest (the first
+    among equals) and its squared distance less |q|^2. One product scores the true one
+    and the others, so a candidate equal to the true one ties exactly."""
+    rows = jnp.take(candidates, jnp.maximum(members, 0), axis=0)
+    sq = jnp.where(members >= 0, jnp.take(norms, jnp.maximum(members, 0)), jnp.inf)
+    d = sq - 2.0 * jnp.einsum("qd,qwd->qw", p, rows)
+    true_d, d = d[:, :1], d[:, 1:]
+    pos = jnp.argmin(d, axis=1)
+    return jnp.sum(d < true_d, axis=1), pos, jnp.take_along_axis(d, pos[:, None], axis=1)[:, 0]
+
+
+def subset_rank_best(
+    predicted: np.ndarray,
+    candidates: np.ndarray,
+    true_idx: np.ndarray,
+    offsets: np.ndarray,
+    members: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Ranks and best candidates when each query has its own candidates (a GPS prior's):
+    query i's are ``members[offsets[i]:offsets[i + 1]]`` (indices into ``candidates``,
+    ascending). Its rank counts its candidates strictly closer than its true one
+    (``true_idx``, an index into ``candidates``); -1 where the true one is not among its
+    candidates. Its best (:func:`settle_best`: the true one at rank 0, else the nearest,
+    the smallest index among equals) is -1 where it has no candidate. The work grows with
+    the candidates kept, not with all of them; a query's candidates are scored in pieces
+    of at most ``SUBSET_BYTES`` of rows, so memory stays bounded however many it has."""
+    candidates = np.asarray(candidates, np.float32)
+    offsets, members = np.asarray(offsets, np.int64), np.asarray(members, np.int64)
+    true_idx = np.asarray(true_idx, np.int64)
+    n = len(predicted)
+    counts = np.diff(offsets)
+    ranks, best = np.full(n, -1, np.int64), np.full(n, -1, np.int64)
+    if n == 0 or not counts.any():
+        return ranks, best
+    row_bytes = 4 * max(candidates.shape[1], 1)
+    cap = max(8, _power_of_two(max(1, SUBSET_BYTES // row_bytes), down=True))
+    # work items: (query, first member) pieces of at most `cap` candidates
+    pieces = np.maximum(1, -(-counts // cap))
+    item_q = np.repeat(np.arange(n), pieces)
+    first = np.arange(len(item_q)) - np.repeat(np.cumsum(pieces) - pieces, pieces)
+    item_start = offsets[item_q] + first * cap
+    item_len = np.clip(offsets[item_q + 1] - item_start, 0, cap)
+    item_count = np.zeros(len(item_q), np.int64)
+    item_pos = np.zeros(len(item_q), np.int64)
+    item_d = np.full(len(item_q), np.inf, np.float32)
+    all_c = jnp.asarray(candidates)
+    all_sq = jnp.asarray(np.einsum("ij,ij->i", candidates, candidates))
+    at = 0
+    while at < len(item_q):
+        width = _power_of_two(max(8, int(item_len[at : at + CHUNK].max())))
+        rows = min(CHUNK, _power_of_two(max(1, SUBSET_BYTES // (width * row_bytes)), down=True))
+        stop = min(len(item_q), at + rows)
+        grid = np.full((rows, 1 + width), -1, np.int64)
+        grid[: stop - at, 0] = true_idx[item_q[at:stop]]
+        for k in range(at, stop):
+            grid[k - at, 1 : 1 + item_len[k]] = members[item_start[k] : item_start[k] + item_len[k]]
+        block = _pad_rows(np.asarray(predicted, np.float32)[item_q[at:stop]], rows)
+        c, pos, d = _subset_chunk(jnp.asarray(block), all_c, all_sq, jnp.asarray(grid, jnp.int32))
+        item_count[at:stop] = np.asarray(c)[: stop - at]
+        item_pos[at:stop] = np.asarray(pos)[: stop - at]
+        item_d[at:stop] = np.where(item_len[at:stop] > 0, np.asarray(d)[: stop - at], np.inf)
+        at = stop
+    closer = np.bincount(item_q, weights=item_count, minlength=n).astype(np.int64)
+    order = np.lexsort((np.arange(len(item_q)), item_d, item_q))  # nearest, earliest piece
+    top = order[np.r_[True, item_q[order][1:] != item_q[order][:-1]]]
+    where = np.minimum(item_start[top] + item_pos[top], len(members) - 1)
+    nearest = np.where(item_len[top] > 0, members[where], -1)
+    inside = np.zeros(n, bool)
+    for q in np.nonzero(counts)[0]:
+        mine = members[offsets[q] : offsets[q + 1]]
+        k = np.searchsorted(mine, true_idx[q])
+        inside[q] = k < len(mine) and mine[k] == true_idx[q]
+    ranks = np.where(inside, closer, -1)
+    best = np.where(counts > 0, np.where(inside & (closer == 0), true_idx, nearest), -1)
+    return ranks, best.astype(np.int64)
+
+
+def _power_of_two(value: int, down: bool = False) -> int:
+    """The power of two at or above ``value`` (at or below it with ``down``): few shapes,
+    few compilations."""
+    up = 1 << max(0, int(value) - 1).bit_length()
+    return up if not down or up == value else max(1, up >> 1)
 
 
 def nearest_indices(

@@ -9,6 +9,13 @@ what isolated means): otherwise a photo would be scored with its own neighbours'
 a flattering rank. ``left_out`` says how many were left out, within ``left_out_within_m``
 metres.
 
+The best guess is the top tile (``best_id``, its centre ``best_lonlat``), chosen as
+``evaluate`` chooses it (:func:`geovec.analyses.knn.settle_best`); ``error_m`` is the
+geodesic from its centre to the photo's position when that is known. With a GPS prior
+(``prior_m``) only the tiles within that many metres of the prior position are ranked:
+``prior_lonlat`` given, else the photo's position moved ``prior_noise_m`` metres as
+:mod:`geovec.analyses.priors` moves it (by the photo's id or file name and ``seed``).
+
 >>> result = localize(demo_store, "gist", id=demo_query)
 >>> result.best.column_names
 ['id', 'lon', 'lat', 'distance']
@@ -24,7 +31,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from geovec.analyses.knn import neighbour_mean, tile_ranks
+from geovec.analyses.knn import neighbour_mean, partial_ranks, settle_best, tile_ranks
+from geovec.analyses.priors import Prior, candidates_within
 from geovec.analyses.region_data import RegionData, load_region_data
 from geovec.analyses.regions import containing_tiles
 from geovec.defaults import DEFAULT_FEATURE, DEFAULT_NEIGHBORS, DEFAULT_RADIUS_M, DEFAULT_TOP
@@ -63,6 +71,28 @@ class Localization:
     left_out: int | None = None
     left_out_within_m: float | None = None
     isolated: bool | None = None  # the stored image's flag (None: a file, or not isolated yet)
+    best_id: str | None = None  # the best guess: the top tile
+    best_lonlat: tuple[float, float] | None = None  # its centre, decimal degrees
+    error_m: float | None = None  # geodesic metres from it to the photo (None: unknown)
+    prior: dict | None = None  # radius_m, noise_m, seed, lon, lat, candidates, true_outside
+
+    def guess(self) -> str:
+        """One line on the best guess: its tile and position, and its error when the
+        photo's position is known."""
+        lon, lat = self.best_lonlat
+        error = "" if self.error_m is None else f": {self.error_m:.0f} m from the photo"
+        return f"best guess {self.best_id} at lon {lon:.5f} lat {lat:.5f}{error}"
+
+    def prior_note(self) -> str | None:
+        """One line on the GPS prior (None without one)."""
+        if not self.prior:
+            return None
+        p = self.prior
+        outside = "; the true tile lies outside it (a miss)" if p["true_outside"] else ""
+        return (
+            f"prior {p['radius_m']:g} m around lon {p['lon']:.5f} lat {p['lat']:.5f}: "
+            f"{p['candidates']} candidate tiles{outside}"
+        )
 
     def note(self) -> str | None:
         """One line on the neighbours left out, None when there is nothing to say (an
@@ -129,6 +159,10 @@ def localize(
     head: str | Path | Head | None = None,
     radius_m: float = DEFAULT_RADIUS_M,
     data: RegionData | None = None,
+    prior_m: float | None = None,
+    prior_lonlat: tuple[float, float] | None = None,
+    prior_noise_m: float = 0.0,
+    seed: int = 0,
 ) -> Localization:
     """Rank the map tiles for one ground image: an image file (its EXIF GPS position, when
     it has one, gives the true tile) or a stored ground image by ``id``.
@@ -146,6 +180,9 @@ def localize(
       data: the region's inputs as :func:`load_region_data` gives them for ``feature`` (a
         caller localising many photos of one store version loads them once); read here
         when not given.
+      prior_m: a GPS prior: rank only the tiles within this many metres (geodesic) of
+        ``prior_lonlat`` (lon, lat, decimal degrees), else of the photo's position moved
+        ``prior_noise_m`` metres in a random direction drawn with ``seed``.
     """
     if not 0 < radius_m < float("inf"):  # NaN and inf too
         raise GeovecError(f"the isolation radius must be positive metres, got {radius_m}")
@@ -174,6 +211,13 @@ def localize(
         names = ", ".join(str(d.region) for d in datasets)
         raise GeovecError(f"the store has several regions ({names}): say which region to search")
     d = datasets[0]
+    prior = None
+    if prior_m is not None:
+        d, prior = _within_prior(
+            store, d, prior_m, prior_lonlat, prior_noise_m, seed, label, true_lonlat
+        )
+    elif prior_lonlat is not None or prior_noise_m or seed:
+        raise GeovecError("a prior position, noise or seed goes with a prior radius (prior_m)")
     tiles = d.tiles
     left_out = within_m = None
     if learned is not None:
@@ -198,10 +242,20 @@ def localize(
     if true_lonlat is not None:  # the tile whose footprint contains the photo, as evaluate
         with store.cursor() as con:
             true_tile = containing_tiles(con, [(label, *true_lonlat)], region=d.region).get(label)
-    true_idx = d.tile_ids.index(true_tile) if true_tile else 0
-    rank, scores = tile_ranks(predicted, tiles, np.array([true_idx]), keep_scores=True)
+    inside = true_tile in d.tile_ids
+    if prior is not None:
+        prior["true_outside"] = bool(true_tile) and not inside
+    true_idx = np.array([d.tile_ids.index(true_tile) if inside else 0])
+    rank, scores = tile_ranks(predicted, tiles, true_idx, keep_scores=True)
     scores = scores[0]
-    order = np.argsort(scores)[:top]
+    _, nearest, _ = partial_ranks(predicted, tiles, true_idx, len(tiles))
+    best_i = int(settle_best(rank, nearest, true_idx)[0] if inside else nearest[0])
+    rest = [i for i in np.argsort(scores, kind="stable") if i != best_i]
+    order = np.array([best_i, *rest[: max(top - 1, 0)]], np.int64)[:top]
+    best_lonlat = (float(d.tile_lonlat[best_i, 0]), float(d.tile_lonlat[best_i, 1]))
+    error_m = None
+    if _known(true_lonlat):
+        error_m = float(distance_m(*best_lonlat, *true_lonlat))
     best = pa.table(
         {
             "id": [d.tile_ids[i] for i in order],
@@ -216,7 +270,7 @@ def localize(
         region=d.region,
         best=best,
         true_tile=true_tile,
-        true_rank=int(rank[0]) if true_tile else None,
+        true_rank=int(rank[0]) if inside else None,
         candidates=len(d.tile_ids),
         scores=scores,
         tile_lonlat=d.tile_lonlat,
@@ -227,7 +281,50 @@ def localize(
         left_out=left_out,
         left_out_within_m=within_m,
         isolated=isolated,
+        best_id=d.tile_ids[best_i],
+        best_lonlat=best_lonlat,
+        error_m=error_m,
+        prior=prior,
     )
+
+
+def _within_prior(store, d: RegionData, radius_m, lonlat, noise_m, seed, label, true_lonlat):
+    """The region's data narrowed to the tiles within ``radius_m`` metres of the prior,
+    and the prior's facts (for :attr:`Localization.prior`)."""
+    prior = Prior(radius_m, noise_m, seed)
+    if lonlat is not None:
+        if noise_m:
+            raise GeovecError("a given prior position is not moved: no prior noise with it")
+        p_lon, p_lat = (float(v) for v in lonlat)
+        if not (-180 <= p_lon <= 180 and -90 <= p_lat <= 90):
+            raise GeovecError(f"the prior must be lon,lat in decimal degrees, got {lonlat}")
+    elif _known(true_lonlat):
+        moved = prior.positions([label], [true_lonlat[0]], [true_lonlat[1]])
+        p_lon, p_lat = float(moved[0][0]), float(moved[1][0])
+    else:
+        raise GeovecError(
+            "a prior radius needs a prior position (lon,lat) or a photo whose position is known"
+        )
+    with store.cursor() as con:
+        _, keep = candidates_within(
+            con, [p_lon], [p_lat], d.tile_lonlat[:, 0], d.tile_lonlat[:, 1], radius_m
+        )
+    if len(keep) == 0:
+        raise GeovecError(
+            f"no map tile of region {d.region} lies within {radius_m:g} m of the prior "
+            f"(lon {p_lon:.5f}, lat {p_lat:.5f})"
+        )
+    facts = {**prior.as_dict(), "lon": p_lon, "lat": p_lat, "candidates": len(keep)}
+    sizes = d.tile_size_m[keep] if d.tile_size_m is not None else None
+    narrowed = dataclasses.replace(
+        d,
+        tile_ids=[d.tile_ids[i] for i in keep],
+        tiles=d.tiles[keep],
+        tile_lonlat=d.tile_lonlat[keep],
+        tile_paths=[d.tile_paths[i] for i in keep] if d.tile_paths else [],
+        tile_size_m=sizes,
+    )
+    return narrowed, facts
 
 
 def _known(lonlat) -> bool:

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from geovec.errors import GeovecError
+from geovec.geodesy import distance_m
+
 RECALL_AT = (1, 5, 10)
 
 
@@ -71,3 +74,72 @@ def recall_at(ranks: np.ndarray, ks=RECALL_AT) -> dict[str, float]:
     """{"1": R@1, "5": R@5, "10": R@10}: fraction of queries with rank < k."""
     ranks = np.asarray(ranks)
     return {str(k): float(np.mean(ranks < k)) if len(ranks) else 0.0 for k in ks}
+
+
+WITHIN_M = (25.0, 100.0, 250.0, 500.0, 1000.0, 5000.0)
+"""Default distance thresholds (metres) of ``within_m``: the place-recognition
+community's 25 m, then the city scales of cross-view localisation."""
+
+
+def threshold_key(metres: float) -> str:
+    """A threshold as the text key of ``within_m``: "25", "1000", "2.5"."""
+    metres = float(metres)
+    return f"{metres:.0f}" if metres.is_integer() else f"{metres:g}"
+
+
+def check_thresholds(within_m) -> tuple[float, ...]:
+    """The thresholds as positive finite metres, ascending and distinct."""
+    values = sorted({float(t) for t in within_m})
+    if not values or not all(0 < t < float("inf") for t in values):
+        raise GeovecError(f"distance thresholds must be positive metres, got {list(within_m)}")
+    return tuple(values)
+
+
+def error_summary(errors, within_m=WITHIN_M) -> dict:
+    """Localisation error in metres, summarised: ``median_error_m`` and ``within_m`` (per
+    threshold as text, the share of queries whose best candidate lies at most that far
+    from their true position: error <= threshold) over the queries with a known error
+    (NaN or None: unknown, a position missing), and ``queries_without_error``, how many
+    queries had none. None for the median and the shares when no error is known."""
+    errors = np.array([np.nan if e is None else e for e in errors], float)
+    known = errors[np.isfinite(errors)]
+    return {
+        "median_error_m": float(np.median(known)) if len(known) else None,
+        "within_m": {
+            threshold_key(t): float(np.mean(known <= t)) if len(known) else None
+            for t in check_thresholds(within_m)
+        },
+        "queries_without_error": int(len(errors) - len(known)),
+    }
+
+
+def as_misses(ranks) -> np.ndarray:
+    """Ranks for the metrics, with -1 (the true candidate was not among the query's, as
+    outside a GPS prior's circle) made a miss at every cutoff."""
+    ranks = np.asarray(ranks, np.int64)
+    return np.where(ranks < 0, np.iinfo(np.int64).max, ranks)
+
+
+def best_errors(best, candidate_lonlat, query_lonlat) -> np.ndarray:
+    """Per query, the geodesic metres from its best candidate (an index into the (N, 2)
+    ``candidate_lonlat``, decimal degrees; -1: none) to its true position (``query_lonlat``
+    rows); NaN where either position is unknown."""
+    best = np.asarray(best, np.int64)
+    out = np.full(len(best), np.nan)
+    if len(best) == 0 or query_lonlat is None:
+        return out
+    where = np.asarray(candidate_lonlat, float).reshape(-1, 2)[np.maximum(best, 0)]
+    truth = np.asarray(query_lonlat, float).reshape(-1, 2)
+    known = (best >= 0) & np.isfinite(where).all(axis=1) & np.isfinite(truth).all(axis=1)
+    if known.any():
+        out[known] = distance_m(where[known, 0], where[known, 1], truth[known, 0], truth[known, 1])
+    return out
+
+
+def error_words(median_error_m, within_m) -> str:
+    """ "; median error 312 m, within 1000 m 0.620" for a summary line ("" when unknown)."""
+    if median_error_m is None:
+        return ""
+    key = "1000" if "1000" in within_m else next(iter(within_m), None)
+    share = f", within {key} m {within_m[key]:.3f}" if key is not None else ""
+    return f"; median error {median_error_m:.0f} m{share}"

@@ -34,6 +34,7 @@ class RegionData:
     tile_paths: list[str | None] = dataclasses.field(default_factory=list)
     tile_size_m: np.ndarray | None = None  # footprint side, metres (NaN where unknown)
     train_lonlat: np.ndarray | None = None  # (len(train_ids), 2) decimal degrees; NaN: none
+    query_lonlat: np.ndarray | None = None  # (len(query_ids), 2) decimal degrees
 
 
 def _positions(ids: list[str]) -> dict[str, int]:
@@ -104,6 +105,7 @@ def load_region_data(
                 for r in rows
                 if r["isolated"] and r["id"] in g_at and true_tile.get(r["id"]) in tile_pos
             ]
+            at_row = {r["id"]: r for r in rows}
             trained = [  # training pairs: the ground image and the overhead image its pair names
                 r for r in rows if r["isolated"] is False and r["id"] in g_at and r["pair"] in o_at
             ]
@@ -128,6 +130,9 @@ def load_region_data(
                     ),
                     train_lonlat=np.array(
                         [[_or_nan(r["lon"]), _or_nan(r["lat"])] for r in trained], float
+                    ).reshape(-1, 2),
+                    query_lonlat=np.array(
+                        [[at_row[i]["lon"], at_row[i]["lat"]] for i in queries], float
                     ).reshape(-1, 2),
                 )
             )

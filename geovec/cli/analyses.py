@@ -40,6 +40,47 @@ HeadOption = Annotated[
     Path | None,
     typer.Option(help="A learned head (geovec train): score with its embeddings."),
 ]
+PriorOption = Annotated[
+    float | None,
+    typer.Option(
+        "--prior-m",
+        help="GPS prior: rank only candidates within this many metres (geodesic) of the "
+        "prior position.",
+    ),
+]
+PriorNoiseOption = Annotated[
+    float | None,
+    typer.Option(
+        "--prior-noise-m",
+        help="The prior is the true position moved this many metres in a random direction "
+        "(VIGOR's noisy GPS) [default: 0].",
+    ),
+]
+SeedOption = Annotated[
+    int | None, typer.Option(help="Seed of the prior's random directions [default: 0].")
+]
+
+
+def prior_options(prior_m, prior_noise_m, seed) -> dict:
+    """The GPS prior's keyword arguments of geovec.evaluate / geovec.localize; noise and
+    seed only with a radius."""
+    from geovec.errors import GeovecError
+
+    if prior_m is None:
+        if prior_noise_m is not None or seed is not None:
+            raise GeovecError("--prior-noise-m and --seed go with --prior-m")
+        return {}
+    return {"prior_m": prior_m, "prior_noise_m": prior_noise_m or 0.0, "seed": seed or 0}
+
+
+def parse_metres(text: str, flag: str) -> tuple[float, ...]:
+    """ "25,100,1000" → (25.0, 100.0, 1000.0); a one-line error naming ``flag``."""
+    from geovec.errors import GeovecError
+
+    try:
+        return tuple(float(part) for part in split_list(text) or [])
+    except ValueError:
+        raise GeovecError(f"{flag} takes metres, comma-separated, got {text!r}") from None
 
 
 @command(app, "isolate")
@@ -111,6 +152,17 @@ def evaluate_command(
     ray_address: Annotated[
         str | None, typer.Option(help="ray: the cluster to join (default: a local one).")
     ] = None,
+    within_m: Annotated[
+        str,
+        typer.Option(
+            "--within-m",
+            help="Distance thresholds in metres for within_m: the share of queries whose best "
+            "candidate lies at most that far (geodesic) from their true position.",
+        ),
+    ] = "25,100,250,500,1000,5000",
+    prior_m: PriorOption = None,
+    prior_noise_m: PriorNoiseOption = None,
+    seed: SeedOption = None,
     out: Annotated[
         Path | None, typer.Option(help="Folder for results JSON, per-query ranks and curve PNG.")
     ] = None,
@@ -123,6 +175,8 @@ def evaluate_command(
     from geovec.report.results import write_evaluations
 
     places = _places_options(protocol, engine, threshold_m, recall, database_split, query_split)
+    metres = {"within_m": parse_metres(within_m, "--within-m")}
+    metres.update(prior_options(prior_m, prior_noise_m, seed))
     if out:
         output_folder(out, make=False)  # before the work, not after it
     store = open_existing(db)
@@ -144,6 +198,7 @@ def evaluate_command(
             engine=engine,
             ray_address=ray_address,
             **places,
+            **metres,
         )
         for f in features
     ]
@@ -204,14 +259,33 @@ def localize_command(
             "is scored without its training images within it, as evaluate scores test images."
         ),
     ] = DEFAULT_RADIUS_M,
+    prior_m: PriorOption = None,
+    prior: Annotated[
+        str | None,
+        typer.Option(
+            metavar="LON,LAT", help="The prior position (decimal degrees), with --prior-m."
+        ),
+    ] = None,
+    prior_noise_m: PriorNoiseOption = None,
+    seed: SeedOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Rank the map tiles for one ground image; best tiles with lon/lat, and a heatmap."""
     import geovec
+    from geovec.errors import GeovecError
     from geovec.report.terminal import localization_lines
 
     if heatmap:
         check_output(heatmap, "heatmap", crs)  # before the work, not after it
+    priors = prior_options(prior_m, prior_noise_m, seed)
+    if prior is not None:
+        if prior_m is None:
+            raise GeovecError("--prior goes with --prior-m (the radius in metres)")
+        try:
+            lon, lat = (float(v) for v in prior.split(","))
+        except ValueError:
+            raise GeovecError(f"--prior takes LON,LAT in decimal degrees, got {prior!r}") from None
+        priors["prior_lonlat"] = (lon, lat)
     result = geovec.localize(
         open_existing(db),
         feature,
@@ -222,6 +296,7 @@ def localize_command(
         top=top,
         head=head,
         radius_m=radius_m,
+        **priors,
     )
     if heatmap:
         write_heatmap_file(result, heatmap, crs)

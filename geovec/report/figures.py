@@ -27,21 +27,58 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-def localisation_curves(curves: dict[str, list[list[float]]], path: Path, title: str = "") -> Path:
-    """Fraction of queries localised against percent of candidates retrieved, per feature."""
-    fig, ax = plt.subplots(figsize=(5, 4))
-    for label, curve in curves.items():
-        xy = np.asarray(curve)
-        ax.plot(xy[:, 0], xy[:, 1], label=label, linewidth=2)
-    ax.plot([0, 100], [0, 1], color="grey", linestyle=":", label="chance")
-    ax.set_xlabel("percent of candidates retrieved")
-    ax.set_ylabel("fraction of queries localised")
-    ax.set_xlim(0, 100)
-    ax.set_ylim(0, 1.01)
-    ax.grid(alpha=0.3)
-    ax.legend(loc="lower right")
-    ax.set_title(title or "cross-view localisation")
+def localisation_curves(
+    curves: dict[str, list[list[float]]],
+    path: Path,
+    title: str = "",
+    errors: dict[str, np.ndarray] | None = None,
+) -> Path:
+    """Fraction of queries localised against percent of candidates retrieved, per feature;
+    with ``errors`` (metres per query, NaN where unknown) a second panel beside it: the
+    fraction of queries whose best candidate lies within d metres of their true position
+    (of the queries with a known error), against d on a log scale."""
+    errors = {k: v for k, v in (errors or {}).items() if np.isfinite(np.asarray(v, float)).any()}
+    panels = int(bool(curves)) + int(bool(errors))
+    fig, axes = plt.subplots(1, max(panels, 1), figsize=(5 * max(panels, 1), 4), squeeze=False)
+    axes = list(axes[0])
+    if curves or not errors:
+        ax = axes.pop(0)
+        for label, curve in curves.items():
+            xy = np.asarray(curve)
+            ax.plot(xy[:, 0], xy[:, 1], label=label, linewidth=2)
+        ax.plot([0, 100], [0, 1], color="grey", linestyle=":", label="chance")
+        ax.set_xlabel("percent of candidates retrieved")
+        ax.set_ylabel("fraction of queries localised")
+        ax.set_xlim(0, 100)
+        ax.set_ylim(0, 1.01)
+        ax.grid(alpha=0.3)
+        ax.legend(loc="lower right")
+        ax.set_title(title or "cross-view localisation")
+    if errors:
+        error_panel(axes.pop(0), errors)
     return _save(fig, path)
+
+
+def error_panel(ax, errors: dict[str, np.ndarray]) -> None:
+    """Accuracy against distance on ``ax``: per label, the fraction of queries (with a
+    known error) whose error is at most d metres, d on a log axis."""
+    known = {
+        k: np.sort(np.asarray(v, float)[np.isfinite(np.asarray(v, float))])
+        for k, v in errors.items()
+    }
+    low = max(min(float(v[v > 0].min()) if (v > 0).any() else 1.0 for v in known.values()), 1e-3)
+    high = max(float(v.max()) for v in known.values())
+    grid = np.geomspace(low / 2, max(high * 2, low), 200)
+    for label, values in known.items():
+        share = np.searchsorted(values, grid, side="right") / len(values)
+        ax.plot(grid, share, label=f"{label} (n={len(values)})", linewidth=2)
+    ax.set_xscale("log")
+    ax.set_xlabel("distance d, metres (geodesic)")
+    ax.set_ylabel("fraction of queries with error <= d")
+    ax.set_ylim(0, 1.01)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(loc="lower right")
+    ax.set_title("accuracy within a distance")
 
 
 MOSAIC_PX = 64

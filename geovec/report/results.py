@@ -50,9 +50,24 @@ def write_evaluations(evaluations: list[Evaluation | PairEvaluation], out: Path)
         pq.write_table(e.ranks, out / f"ranks_{name}.parquet")
         written.append(out / f"ranks_{name}.parquet")
     curves = {e.feature: e.curve for e in evaluations if e.protocol == "map"}
-    if curves:
-        written.append(localisation_curves(curves, out / "curve.png"))
+    errors = error_columns(evaluations)
+    if curves or errors:
+        written.append(localisation_curves(curves, out / "curve.png", errors=errors))
     return written
+
+
+def error_columns(evaluations) -> dict[str, np.ndarray]:
+    """{label: per-query error_m (NaN where unknown)} of the evaluations that know some
+    error, for the accuracy-vs-distance panel of curve.png."""
+    out = {}
+    for e in evaluations:
+        if "error_m" not in e.ranks.column_names:
+            continue
+        values = e.ranks.column("error_m").to_numpy(zero_copy_only=False).astype(float)
+        if np.isfinite(values).any():
+            name = e.ground_feature if e.protocol == "pairs" else e.feature
+            out[f"{name} ({e.protocol})"] = values
+    return out
 
 
 def write_heatmap(result: Localization, path: Path) -> Path:

@@ -90,10 +90,14 @@ def localization_lines(result: Localization, top: int = 5) -> list[str]:
         f"{i}. {t['id']}  lon {t['lon']:.5f}  lat {t['lat']:.5f}  distance {t['distance']:.4f}"
         for i, t in enumerate(result.best.slice(0, top).to_pylist(), 1)
     ]
+    if result.best_id is not None:
+        lines.append(result.guess())
     if result.true_rank is not None:
         lines.append(
             f"true tile {result.true_tile}: rank {result.true_rank} of {result.candidates}"
         )
+    if result.prior_note():
+        lines.append(result.prior_note())
     if result.note():
         lines.append(result.note())
     return lines

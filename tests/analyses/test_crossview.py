@@ -2,6 +2,7 @@ import json
 
 import pyarrow.parquet as pq
 import pytest
+from pyproj import Geod
 from typer.testing import CliRunner
 
 from geovec.analyses.crossview import RANK_SCHEMA, evaluate
@@ -22,10 +23,21 @@ def test_evaluate_known_answer(tmp_path):
     assert result.area_under_curve == pytest.approx((100 + 51) / 2 / 101)
     # the rows behind the aggregates: q1 predicts [1, 0] (tile t1, its own), q2 [3, 0]
     assert result.ranks.schema == RANK_SCHEMA
-    assert sorted(result.ranks.to_pylist(), key=lambda r: r["query_id"]) == [
-        {"query_id": "q1", "region": "r", "rank": 0, "candidates": 4, "true_tile": "t1"},
-        {"query_id": "q2", "region": "r", "rank": 1, "candidates": 4, "true_tile": "t2"},
-    ]
+    # best: q1's own tile t1 (rank 0), q2's t3 (nearest to [3, 0]); errors: pyproj geodesics
+    geod = Geod(ellps="WGS84")
+    e1 = geod.inv(0.01, 0.0, 0.0101, 0.0005)[2]
+    e2 = geod.inv(0.03, 0.0, 0.0199, -0.0005)[2]
+    rows = sorted(result.ranks.to_pylist(), key=lambda r: r["query_id"])
+    assert rows == [
+        {"query_id": "q1", "region": "r", "rank": 0, "candidates": 4, "true_tile": "t1",
+         "best_id": "t1", "error_m": pytest.approx(e1, abs=1e-6)},
+        {"query_id": "q2", "region": "r", "rank": 1, "candidates": 4, "true_tile": "t2",
+         "best_id": "t3", "error_m": pytest.approx(e2, abs=1e-6)},
+    ]  # fmt: skip
+    assert result.median_error_m == pytest.approx((e1 + e2) / 2)
+    assert result.within_m == {"25": 0.0, "100": 0.5, "250": 0.5, "500": 0.5, "1000": 0.5,
+                               "5000": 1.0}  # fmt: skip
+    assert result.queries_without_error == 0 and result.prior is None
     assert "ranks" not in result.as_dict()
 
 

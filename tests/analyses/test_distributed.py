@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from geovec.analyses.distributed import _rank_task, distributed_ranks
-from geovec.analyses.knn import neighbour_mean, tile_ranks
+from geovec.analyses.distributed import _merge, _rank_task, distributed_rank_best
+from geovec.analyses.knn import neighbour_mean, rank_and_best, tile_ranks
 
 
 def _data(seed=0):
@@ -17,11 +17,37 @@ def _data(seed=0):
 def test_block_ranks_add_up_to_the_full_rank():  # no cluster needed: the task itself
     queries, candidates, true_idx = _data()
     full = tile_ranks(queries, candidates, true_idx)
-    parts = sum(
+    parts = [
         _rank_task(queries, candidates, s, min(s + 700, 3000), true_idx)
         for s in range(0, 3000, 700)
-    )
-    np.testing.assert_array_equal(parts, full)
+    ]
+    np.testing.assert_array_equal(sum(p[0] for p in parts), full)
+
+
+def test_block_bests_merge_to_the_full_best():
+    """Integer features, every candidate twice: exact ties, between blocks too; the merged
+    best is the local one (the true one at rank 0, else the nearest, the first among
+    equals), and that is numpy's on the float64 distance matrix."""
+    rng = np.random.default_rng(3)
+    half = rng.integers(0, 10, (1500, 4)).astype(np.float32)
+    candidates = np.concatenate([half, half[rng.permutation(1500)]])  # each one twice
+    queries = rng.integers(0, 10, (300, 4)).astype(np.float32)
+    true_idx = rng.integers(0, 3000, 300)
+    ranks, best = rank_and_best(queries, candidates, true_idx)
+    parts = [
+        _rank_task(queries, candidates, s, min(s + 700, 3000), true_idx)
+        for s in range(0, 3000, 700)
+    ]
+    merged_ranks, merged_best = _merge(parts, true_idx)
+    d = ((queries[:, None].astype(float) - candidates[None].astype(float)) ** 2).sum(-1)
+    want_ranks = (d < d[np.arange(300), true_idx][:, None]).sum(1)
+    want_best = np.where(want_ranks == 0, true_idx, d.argmin(1))
+    np.testing.assert_array_equal(ranks, want_ranks)
+    np.testing.assert_array_equal(best, want_best)
+    np.testing.assert_array_equal(merged_ranks, want_ranks)
+    np.testing.assert_array_equal(merged_best, want_best)
+    assert (want_best != true_idx).any() and (want_ranks == 0).any()
+    assert (d.argmin(1) >= 700).any()  # some bests lie beyond the first block
 
 
 def test_ray_tasks_give_the_local_ranks(ray_cluster):
@@ -29,8 +55,10 @@ def test_ray_tasks_give_the_local_ranks(ray_cluster):
     rng = np.random.default_rng(2)
     ground = rng.standard_normal((800, 32)).astype(np.float32)
     aerial = rng.standard_normal((800, 32)).astype(np.float32)
-    local = tile_ranks(neighbour_mean(queries, ground, aerial, 30), candidates, true_idx)
-    remote = distributed_ranks(
+    local, local_best = rank_and_best(
+        neighbour_mean(queries, ground, aerial, 30), candidates, true_idx
+    )
+    remote, remote_best = distributed_rank_best(
         queries,
         candidates,
         true_idx,
@@ -41,6 +69,8 @@ def test_ray_tasks_give_the_local_ranks(ray_cluster):
         candidate_block=1000,
     )
     np.testing.assert_array_equal(remote, local)
+    np.testing.assert_array_equal(remote_best, local_best)  # best of the blocks' best
+    assert (local_best >= 1000).any()
 
 
 def test_pairs_protocol_on_ray_equals_local(ray_cluster, tmp_path):
