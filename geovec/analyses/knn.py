@@ -177,11 +177,14 @@ def _rank_chunk(p, rows, sq, tail, tail_sq, true_rows, true_sq, limit):
         block_rows, s, start = inputs
         d = _block_distances(p, block_rows, s)
         count = count + jnp.sum(d < true_d, axis=1)
-        d = jnp.where((start + jnp.arange(d.shape[1]))[None, :] < limit, d, jnp.inf)
-        i = jnp.argmin(d, axis=1)
-        m = jnp.take_along_axis(d, i[:, None], axis=1)[:, 0]
+        index = start + jnp.arange(d.shape[1], dtype=jnp.int32)
+        d = jnp.where(index[None, :] < limit, d, jnp.inf)
+        # two plain reductions (the minimum, then the first index holding it) run in
+        # half the time of argmin's paired one on the CPU
+        m = jnp.min(d, axis=1)
+        i = jnp.min(jnp.where(d <= m[:, None], index[None, :], jnp.iinfo(jnp.int32).max), axis=1)
         better = m < best_d  # strictly: an earlier block keeps a tie
-        return (count, jnp.where(better, m, best_d), jnp.where(better, start + i, best_i)), None
+        return (count, jnp.where(better, m, best_d), jnp.where(better, i, best_i)), None
 
     init = (jnp.zeros(n, jnp.int32), jnp.full(n, jnp.inf, jnp.float32), jnp.full(n, -1, jnp.int32))
     (count, best_d, best_i), _ = _over_blocks(block, init, rows, sq, tail, tail_sq)
