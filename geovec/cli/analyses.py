@@ -53,11 +53,11 @@ PriorNoiseOption = Annotated[
     typer.Option(
         "--prior-noise-m",
         help="The prior is the true position moved this many metres in a random direction "
-        "(VIGOR's noisy GPS) [default: 0].",
+        "(VIGOR's noisy GPS); default 0.",
     ),
 ]
 SeedOption = Annotated[
-    int | None, typer.Option(help="Seed of the prior's random directions [default: 0].")
+    int | None, typer.Option(help="Seed of the prior's random directions; default 0.")
 ]
 
 
