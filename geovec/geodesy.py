@@ -87,15 +87,20 @@ def in_footprint(centre_lon, centre_lat, size_m, lon, lat) -> np.ndarray:
     return (np.abs(east) <= half) & (np.abs(north) <= half)
 
 
-def footprint_rings(lon, lat, size_m) -> np.ndarray:
+def footprint_rings(lon, lat, size_m, *, continuous: bool = False) -> np.ndarray:
     """(N, 5, 2) lon/lat rings (decimal degrees; NW, NE, SE, SW, NW) of the footprints of
     tiles centred on lon/lat with sides ``size_m`` metres: the corners of the squares in
-    the tiles' own frames."""
+    the tiles' own frames. ``continuous``: each ring's longitudes run on from its first
+    corner (past +-180 where it crosses the antimeridian), so a web map draws the small
+    square it is rather than a band round the globe."""
     lon, lat, size = (a.ravel() for a in _arrays(lon, lat, size_m))
     half = size / 2
     corners = [(-half, half), (half, half), (half, -half), (-half, -half), (-half, half)]
     ring = [np.column_stack(frame_lonlat(lon, lat, east, north)) for east, north in corners]
-    return np.stack(ring, axis=1)
+    rings = np.stack(ring, axis=1)
+    if continuous:
+        rings[:, :, 0] = np.degrees(np.unwrap(np.radians(rings[:, :, 0]), axis=1))
+    return rings
 
 
 def chord_slack(chord_m: float) -> float:

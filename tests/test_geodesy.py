@@ -337,3 +337,11 @@ def test_tiles_without_a_usable_size_or_position_are_left_out():
     con = scratch(map=tiles)
     points = [("in", 10.001, 0.001), ("out", 10.01, 0.0), ("nowhere", None, None)]
     assert containing_tiles(con, points, region="r") == {"in": "t0"}
+
+
+def test_continuous_rings_do_not_wrap_round_the_globe():
+    wrapped = footprint_rings(179.999, 10.0, 480.0)[0][:, 0]
+    assert wrapped.max() - wrapped.min() > 359  # as the plain lon/lat of its corners
+    ring = footprint_rings(179.999, 10.0, 480.0, continuous=True)[0][:, 0]
+    assert ring.max() - ring.min() < 0.01 and ring.max() > 180
+    assert np.allclose(wrap(ring), wrapped)

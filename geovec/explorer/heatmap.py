@@ -61,7 +61,9 @@ def _heatmap(explorer: Explorer, ident: str, feature: str, neighbors: int, versi
     if sizes is None or not np.isfinite(sizes).any():
         raise GeovecError("the map tiles have no size_m; the heatmap needs their footprints")
     sizes = np.where(np.isfinite(sizes), sizes, np.nanmedian(sizes))
-    rings = footprint_rings(found.tile_lonlat[:, 0], found.tile_lonlat[:, 1], sizes)
+    rings = footprint_rings(
+        found.tile_lonlat[:, 0], found.tile_lonlat[:, 1], sizes, continuous=True
+    )
     # one numbering with the true rank: 1 + the tiles strictly closer (ties share a rank)
     ranks = 1 + np.searchsorted(np.sort(found.scores), found.scores, side="left")
     ids = found.tile_ids

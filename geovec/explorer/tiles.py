@@ -37,7 +37,7 @@ def tile_at(explorer: Explorer, lon: float, lat: float) -> dict:
     if found is None or found not in tiles.ids:
         raise NotFound(f"no map tile covers {lon:.6f},{lat:.6f}")
     i = tiles.ids.index(found)
-    ring = footprint_rings(tiles.lon[i], tiles.lat[i], tiles.size_m[i])[0]
+    ring = footprint_rings(tiles.lon[i], tiles.lat[i], tiles.size_m[i], continuous=True)[0]
     return {
         "type": "Feature",
         "id": tiles.ids[i],
