@@ -81,6 +81,16 @@ class ExportError(GeovecError):
     file type, a raster too large, a folder with nothing to catalogue)."""
 
 
+class LayerError(GeovecError):
+    """A polygon layer (``evaluate --by``: GeoJSON or GeoParquet) cannot be read, holds
+    something other than polygons, or lacks the field that names them."""
+
+
+class ResultsError(GeovecError):
+    """A results file (``evaluate --check``) cannot be read or re-run: not JSON, no
+    provenance, or what it was made from is gone."""
+
+
 class NonFiniteFeatureError(StoreError):
     """A stored feature vector holds NaN or infinity (a store written by an older geovec or
     by hand): no distance to it means anything."""

@@ -71,6 +71,8 @@ ROLES = {
     ("aerial", "paths"): "aerial",
     ("landcover", "truth"): "csv",
     ("evaluate", "head"): "model_file",
+    ("evaluate", "by"): "layer",
+    ("evaluate", "check"): "results",
     ("localize", "head"): "model_file",
     ("embed", "head"): "model_file",
     ("weights add-onnx", "model"): "model_file",
@@ -114,6 +116,9 @@ TEXT = {
 }
 BASELINE_OPTIONS = {"feature": "gist"}
 """Optional parameters that the baseline sets: the tiny store has GIST features only."""
+BASELINE_ARGUMENTS = {("evaluate", "db")}
+"""Optional arguments that the baseline gives as if required (evaluate's DB is optional
+for --check RESULTS.json alone)."""
 # hostile text for the parameters that take text (every one also gets "nonsense")
 HOSTILE_TEXT = {
     "query": ["selec id", "select * from nothere", "select 1; select 2", ""],
@@ -289,6 +294,9 @@ HOSTILE_FILES = {  # by role: names of files made by the ``files`` fixture
     "mean": ["missing", "under_file", "folder", "text", "png"],
     "folder": ["missing", "under_file", "text", "png", "empty_folder", "folder"],
     "out_folder": ["text", "under_file", "proc"],
+    "layer": ["missing", "under_file", "folder", "text", "png", "empty", "text_geojson"]
+    + ["text_parquet"],
+    "results": ["missing", "under_file", "folder", "text", "png", "empty", "text_geojson"],
 }
 AERIAL_SOURCES = ["missing", "bare", "png", "text_tif", "empty_folder", "folder"]
 POINT_TABLES = ["missing", "png", "empty", "malformed", "words", "folder"]
@@ -310,7 +318,7 @@ def invocations(command: str, cmd, files: dict[str, Path], tmp: Path):
     params = parameters(cmd)
     base: dict[str, list[str]] = {}
     for name, option, kind, required, _many in params:
-        if not required:
+        if not required and (command, name) not in BASELINE_ARGUMENTS:
             if name in BASELINE_OPTIONS and option:
                 base[name] = [option, BASELINE_OPTIONS[name]]
             continue

@@ -52,6 +52,7 @@ from geovec.analyses.priors import (
     candidates_within,
     prior_words,
 )
+from geovec.analyses.provenance import id_digests, recorded
 from geovec.analyses.region_data import RegionData, load_region_data
 from geovec.defaults import DEFAULT_FEATURE, DEFAULT_NEIGHBORS
 from geovec.engines import ENGINES, in_ray_session
@@ -99,6 +100,8 @@ class Evaluation:
     queries_without_error: int = 0  # no error known (no position; no candidate in the prior)
     prior: dict | None = None  # the GPS prior, its candidate counts and the misses outside it
     ranks: pa.Table = dataclasses.field(default_factory=RANK_SCHEMA.empty_table, repr=False)
+    by: dict | None = None  # per-place breakdown ({value: metrics}), with a by layer
+    provenance: dict = dataclasses.field(default_factory=dict)  # what made it (.provenance)
 
     def summary(self) -> str:
         """One line with the headline numbers beside what chance would give."""
@@ -120,6 +123,7 @@ class Evaluation:
         }
 
 
+@recorded
 @in_ray_session
 def evaluate(
     store: Store,
@@ -143,6 +147,8 @@ def evaluate(
     recall_at: tuple[int, ...] | str = RECALL_AT,
     database_split: str = DATABASE_SPLIT,
     query_split: str = QUERY_SPLIT,
+    by: str | Path | None = None,
+    by_field: str | None = None,
 ) -> Evaluation | PairEvaluation | PlacesEvaluation:
     """Evaluate cross-view localisation, or place recognition.
 
@@ -174,6 +180,11 @@ def evaluate(
         direction drawn with ``seed`` (:mod:`geovec.analyses.priors`); a query whose true
         candidate lies outside its circle is a miss.
       region: only this region (map protocol); split: the queries' split (pairs).
+      by: a polygon layer (GeoJSON or GeoParquet: states, land-cover classes, districts):
+        every metric per place too, in ``result.by`` (:mod:`geovec.analyses.breakdowns`);
+        by_field: the field naming its places (default: ``name``, else the first text
+        field). Every result records what made it in ``result.provenance``
+        (:mod:`geovec.analyses.provenance`).
     """
     if neighbors < 1:
         raise GeovecError(f"neighbors must be at least 1, got {neighbors}")
@@ -328,6 +339,10 @@ def _evaluate_map(
         **error_summary(errors, within_m),
         prior=None if prior is None else candidate_summary(counts, int((~inside).sum()), prior),
         ranks=pa.concat_tables(tables) if tables else RANK_SCHEMA.empty_table(),
+        provenance=id_digests(
+            [q for t in tables for q in t.column("query_id").to_pylist()],
+            [t for d in data for t in d.tile_ids],
+        ),
     )
 
 

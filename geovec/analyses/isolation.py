@@ -21,6 +21,9 @@ from geovec.store.queries import run_query
 
 SPLIT_FROM_ISOLATION = {"geovec_split": "isolation"}
 """Field metadata on ``ground.split`` saying that isolation wrote it (and may again)."""
+RADIUS_KEY = "geovec_isolation_radius_m"
+"""Field metadata on ``ground.isolated``: the radius (metres, as text) that marked it, which
+results record (:mod:`geovec.analyses.provenance`)."""
 
 
 @dataclasses.dataclass
@@ -90,6 +93,7 @@ def isolate(store: Store, *, radius_m: float = DEFAULT_RADIUS_M) -> IsolationRes
     if write_split:
         updates["split"] = pa.array(["test" if f else "train" for f in flags], pa.string())
     store.update_columns("ground", pa.table(updates))
+    store.set_field_metadata("ground", "isolated", {RADIUS_KEY: repr(float(radius_m))})
     if write_split:
         store.set_field_metadata("ground", "split", SPLIT_FROM_ISOLATION)
     region_of = dict(zip(ground.column("id").to_pylist(), ground.column("region").to_pylist()))
@@ -99,3 +103,12 @@ def isolate(store: Store, *, radius_m: float = DEFAULT_RADIUS_M) -> IsolationRes
         entry["total"] += 1
         entry["isolated"] += int(flag)
     return IsolationResult(radius_m, len(flags), sum(flags), per_region, unlocated, write_split)
+
+
+def isolation_radius(store: Store) -> float | None:
+    """The radius (metres) that last marked the store's isolated images (None: not marked by
+    this geovec, or never)."""
+    if not store.has("ground"):
+        return None
+    text = store.field_metadata("ground", "isolated").get(RADIUS_KEY)
+    return None if text is None else float(text)

@@ -41,6 +41,7 @@ from geovec.analyses.metrics import (
     top_one_percent,
 )
 from geovec.analyses.priors import Prior, candidate_summary, candidates_within, prior_words
+from geovec.analyses.provenance import id_digests
 from geovec.defaults import DEFAULT_NEIGHBORS
 from geovec.engines import in_ray_session
 from geovec.errors import GeovecError
@@ -80,6 +81,8 @@ class PairEvaluation:
     neighbors: int | None
     skipped: int  # queries of the split whose pair is not among the candidates
     ranks: pa.Table = dataclasses.field(repr=False)
+    by: dict | None = None  # per-place breakdown ({value: metrics}), with a by layer
+    provenance: dict = dataclasses.field(default_factory=dict)  # what made it (.provenance)
     median_error_m: float | None = None  # metres from the top aerial to the query's position
     within_m: dict[str, float | None] = dataclasses.field(default_factory=dict)
     queries_without_error: int = 0  # positions unknown (pair-only datasets), or no candidate
@@ -236,6 +239,7 @@ def evaluate_pairs(
             },
             schema=PAIR_RANK_SCHEMA,
         ),
+        provenance=id_digests([r["id"] for r in rows], cand_ids),
         **error_summary(errors, within_m),
         prior=None if prior is None else candidate_summary(counts, int((ranks < 0).sum()), prior),
     )

@@ -28,6 +28,7 @@ import pyarrow as pa
 
 from geovec.analyses.knn import nearest_indices, take_rows, tile_ranks
 from geovec.analyses.metrics import retrieved
+from geovec.analyses.provenance import id_digests
 from geovec.defaults import DEFAULT_RECALL_AT, DEFAULT_THRESHOLD_M
 from geovec.errors import GeovecError
 from geovec.geodesy import distance_m
@@ -70,6 +71,8 @@ class PlacesEvaluation:
     unlocated: int  # queries without a position, left out
     distance: str = "WGS84 geodesic"
     ranks: pa.Table = dataclasses.field(default_factory=PLACES_RANK_SCHEMA.empty_table, repr=False)
+    by: dict | None = None  # per-place breakdown ({value: metrics}), with a by layer
+    provenance: dict = dataclasses.field(default_factory=dict)  # what made it (.provenance)
 
     def summary(self) -> str:
         recall = ", ".join(f"R@{k} {v:.3f}" for k, v in self.recall.items())
@@ -188,6 +191,7 @@ def evaluate_places(
         queries_without_positive=int((~has).sum()),
         unlocated=len(q_vectors) - len(keep),
         ranks=_ranks_table(q_ids, db_ids, best, first, has, count, position),
+        provenance=id_digests(q_ids, db_ids),
     )
 
 

@@ -102,7 +102,13 @@ def isolate_command(
 
 @command(app, "evaluate")
 def evaluate_command(
-    db: DbArgument,
+    db: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Database directory (with --check: the store to re-run on; default: the "
+            "one the results file records)."
+        ),
+    ] = None,
     feature: Annotated[
         str, typer.Option(help="Feature(s), comma-separated, e.g. places_fc8,gist.")
     ] = DEFAULT_FEATURE,
@@ -163,14 +169,46 @@ def evaluate_command(
     prior_m: PriorOption = None,
     prior_noise_m: PriorNoiseOption = None,
     seed: SeedOption = None,
+    by: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="LAYER",
+            help="Every metric per place too: a GeoJSON or GeoParquet layer of polygons "
+            "(states, land-cover classes, districts); queries in none go to 'outside'.",
+        ),
+    ] = None,
+    by_field: Annotated[
+        str | None,
+        typer.Option(
+            help="The --by layer's field naming its places (default: name, else its "
+            "first text field)."
+        ),
+    ] = None,
+    check: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="RESULTS.json",
+            help="Re-run the evaluation a results file records (its other options come from "
+            "the file) and say whether the numbers are identical (exit 0) or which differ "
+            "(exit 1).",
+        ),
+    ] = None,
     out: Annotated[
         Path | None, typer.Option(help="Folder for results JSON, per-query ranks and curve PNG.")
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Cross-view localisation: ranks of the true tile or aerial, top-1 %, recall."""
+    if check is not None:
+        _check_results(check, db, as_json)
+        return
+    if db is None:
+        from geovec.errors import GeovecError
+
+        raise GeovecError("give the database directory (DB), or --check RESULTS.json")
     import geovec
     from geovec.errors import GeovecError
+    from geovec.report.breakdowns import breakdown_lines
     from geovec.report.paths import output_folder
     from geovec.report.results import write_evaluations
 
@@ -197,6 +235,8 @@ def evaluate_command(
             head=head,
             engine=engine,
             ray_address=ray_address,
+            by=by,
+            by_field=by_field,
             **places,
             **metres,
         )
@@ -208,8 +248,23 @@ def evaluate_command(
         print_json(results[0].as_dict() if len(results) == 1 else [r.as_dict() for r in results])
         return
     echo_lines([r.summary() for r in results])
+    for r in results:
+        echo_lines(breakdown_lines(r))
     if out:
         typer.echo(f"wrote results and per-query ranks in {out}")
+
+
+def _check_results(path: Path, db: Path | None, as_json: bool) -> None:
+    """evaluate --check: the differences (one line each) and the verdict; exit 1 if any."""
+    from geovec.analyses.recheck import check_results
+
+    verdict = check_results(path, db)
+    if as_json:
+        print_json(verdict.as_dict())
+    else:
+        echo_lines(verdict.lines())
+    if not verdict.identical:
+        raise typer.Exit(1)
 
 
 def _places_options(protocol, engine, threshold_m, recall, database_split, query_split) -> dict:
