@@ -20,6 +20,7 @@ from geovec.analyses.compare import compare
 from geovec.analyses.crossview import evaluate
 from geovec.analyses.isolation import isolate
 from geovec.analyses.landcover import landcover
+from geovec.analyses.layers import region_outlines
 from geovec.analyses.localize import localize
 from geovec.analyses.search import search
 from geovec.defaults import DEFAULT_FEATURE, DEFAULT_RADIUS_M
@@ -27,6 +28,7 @@ from geovec.features.names import default_features
 from geovec.heads import embed, train
 from geovec.nets.registry import network
 from geovec.nets.weights import available_networks
+from geovec.report.breakdowns import breakdown_lines
 from geovec.report.comparison import write_comparison
 from geovec.report.dataset_figures import write_dataset_figures
 from geovec.report.figures import localisation_curves
@@ -156,8 +158,9 @@ def localise(run: DemoRun) -> str:
     """Cross-view localisation of every test image, per feature and with the learned
     head, and a few heatmaps."""
     run.announce("cross-view localisation of every isolated image ...")
-    evaluations = [evaluate(run.store, f) for f in run.features]
-    evaluations.append(evaluate(run.store, head=run.head))
+    regions = write_json(region_outlines(run.store), run.out / "regions.geojson")
+    evaluations = [evaluate(run.store, f, by=regions) for f in run.features]  # per region too
+    evaluations.append(evaluate(run.store, head=run.head, by=regions))
     curve = localisation_curves(
         {f"{e.feature} ({e.method})": e.curve for e in evaluations},
         run.figure_dir / "curve.png",
@@ -175,7 +178,8 @@ def localise(run: DemoRun) -> str:
         run.figures["crossview"].append(
             write_heatmap(result, run.figure_dir / f"heatmap_{ident}.png")
         )
-    return "\n".join(e.summary() for e in evaluations)
+    lines = [e.summary() for e in evaluations]
+    return "\n".join(lines + breakdown_lines(evaluations[0]))
 
 
 def classify_regions(run: DemoRun) -> str:

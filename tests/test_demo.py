@@ -36,7 +36,12 @@ def test_demo_end_to_end_and_rerun(tmp_path):
     classify = numbers["classify"]
     assert classify["results"][0]["accuracy"] > classify["chance"]
     assert all(lc["class_accuracy"] > lc["chance"] for lc in numbers["landcover"])
+    # the per-region breakdown (evaluate --by the regions' outlines): every query in its region
+    assert list(cross["by"]) == ["charleston", "sanfrancisco"]
+    assert sum(m["queries"] for m in cross["by"].values()) == queries
+    assert cross["by"]["charleston"]["queries"] == cross["regions"]["charleston"]["queries"]
     html = result.report.read_text()
+    assert "<h3>Per region</h3>" in html and "geovec evaluate --by regions.geojson" in html
     for figure in ("curve.png", "landcover_charleston.png", "search.png", "classify_gist.png"):
         assert figure in html and (tmp_path / "demo" / "figures" / figure).exists()
     for figure in ("overview_charleston.png", "coverage.png", "examples.png", "compare.png"):

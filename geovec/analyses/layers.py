@@ -285,3 +285,31 @@ def _across_antimeridian(polygons: np.ndarray) -> np.ndarray:
         if far_east - west < 180:
             out[i] = moved
     return out
+
+
+def region_outlines(store) -> dict:
+    """A GeoJSON FeatureCollection of the store's regions (property ``name``), each the
+    convex hull of its map tiles' footprints in lon/lat (:func:`geovec.geodesy.footprint_rings`):
+    a layer for a per-region breakdown (the demo's). Regions across the antimeridian get
+    their hull the short way round (longitudes past 180), which :func:`read_layer` reads."""
+    from geovec.geodesy import footprint_rings
+
+    tiles = store.read("map", ["region", "lon", "lat", "size_m"]).to_pylist()
+    features = []
+    for region in sorted({t["region"] for t in tiles if t["region"] is not None}):
+        mine = [t for t in tiles if t["region"] == region and t["lon"] is not None]
+        sizes = [t["size_m"] if t["size_m"] else 0.0 for t in mine]
+        rings = footprint_rings(
+            [t["lon"] for t in mine], [t["lat"] for t in mine], sizes, continuous=True
+        )
+        corners = rings.reshape(-1, 2)
+        corners[:, 0] = np.degrees(np.unwrap(np.radians(corners[:, 0])))  # one side of 180
+        hull = shapely.convex_hull(shapely.multipoints(corners))
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {"name": region},
+                "geometry": shapely.geometry.mapping(hull),
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}

@@ -67,6 +67,7 @@ Total time {numbers["seconds"]} s.</p>
 "knn-average" is the paper's method (the mean aerial feature of the 30 nearest training
 ground images); "learned" a two-tower head trained on the training pairs' features
 ({head_note}), scoring each tile by its embeddings.</p>
+{_breakdown_section(numbers["crossview"])}
 {"".join(img(p) for p in crossview_figs)}
 <h2>Region classification (Table 1)</h2>
 <table><tr><th>feature</th><th>accuracy</th></tr>{cls_rows}</table><p>chance {cls["chance"]:.3f}</p>
@@ -80,6 +81,30 @@ ground images); "learned" a two-tower head trained on the training pairs' featur
     path = out / "report.html"
     path.write_text(body)
     return path
+
+
+def _breakdown_section(evaluations) -> str:
+    """Per region (``evaluate --by`` the regions' outlines): each evaluation's numbers."""
+    rows = []
+    for c in evaluations:
+        for place, m in (c.get("by") or {}).items():
+            error = m.get("median_error_m")
+            rows.append(
+                f"<tr><td>{html.escape(c['feature'])}</td><td>{html.escape(place)}</td>"
+                f"<td>{m['queries']}</td><td>{m['top_1_percent']:.3f}</td>"
+                f"<td>{m.get('chance_top_1_percent', 0.0):.3f}</td><td>{m['recall']['1']:.3f}</td>"
+                f"<td>{_fmt(m.get('area_under_curve'))}</td>"
+                f"<td>{'-' if error is None else f'{error:.0f}'}</td></tr>"
+            )
+    if not rows:
+        return ""
+    return (
+        "<h3>Per region</h3><p>The same evaluations, the queries grouped by the region "
+        "outline holding them (<code>geovec evaluate --by regions.geojson</code>: each "
+        "region the convex hull of its map tiles).</p><table><tr><th>feature</th>"
+        "<th>region</th><th>queries</th><th>top-1%</th><th>chance</th><th>R@1</th>"
+        "<th>area under curve</th><th>median error m</th></tr>" + "".join(rows) + "</table>"
+    )
 
 
 def _dataset_section(figures, img) -> str:

@@ -439,3 +439,19 @@ def test_cli(world, layer):
     assert "no such polygon layer" in bad.output
     field = runner.invoke(app, [*args, "--by-field", "kind", "--json"])
     assert "k9" in json.loads(field.output)["by"]
+
+
+def test_region_outlines_give_the_per_region_numbers(world, tmp_path):
+    """The demo's layer: each region the hull of its tiles (region b across 180)."""
+    from geovec.analyses.layers import region_outlines
+
+    path = tmp_path / "regions.geojson"
+    path.write_text(json.dumps(region_outlines(world)))
+    result = geovec.evaluate(world, "f", method="direct", by=path)
+    assert list(result.by) == ["a", "b"]
+    for region, numbers in result.regions.items():
+        mine = result.by[region]
+        assert mine["queries"] == numbers["queries"]
+        assert mine["top_1_percent"] == numbers["top_1_percent"]
+        assert mine["recall"] == numbers["recall"]
+        assert mine["median_error_m"] == numbers["median_error_m"]
