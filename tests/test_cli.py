@@ -121,7 +121,13 @@ def test_cli_defaults_are_the_library_defaults():
 
     from geovec.geo.cutouts import parse_headings, parse_size
 
-    parsers = {"headings": parse_headings, "size": parse_size}
+    from geovec.cli.analyses import parse_metres
+
+    parsers = {
+        "headings": parse_headings,
+        "size": parse_size,
+        "within_m": lambda text: parse_metres(text, "--within-m"),
+    }
     checked = 0
     for path, cmd in all_commands(typer.main.get_command(app)):
         found = library_function(path)

@@ -29,6 +29,7 @@ from geovec.defaults import (
     DEFAULT_NEIGHBORS,
     DEFAULT_PIXELS_PER_TILE,
     DEFAULT_RADIUS_M,
+    DEFAULT_THRESHOLD_M,
     DEFAULT_TOP,
     DEFAULT_TRAIN_PER_REGION,
 )
@@ -49,28 +50,32 @@ PriorOption = Annotated[
     ),
 ]
 PriorNoiseOption = Annotated[
-    float | None,
+    float,
     typer.Option(
         "--prior-noise-m",
         help="The prior is the true position moved this many metres in a random direction "
-        "(VIGOR's noisy GPS); default 0.",
+        "(VIGOR's noisy GPS).",
     ),
 ]
-SeedOption = Annotated[
-    int | None, typer.Option(help="Seed of the prior's random directions; default 0.")
-]
+SeedOption = Annotated[int, typer.Option(help="Seed of the prior's random directions.")]
 
 
-def prior_options(prior_m, prior_noise_m, seed) -> dict:
+def _given(context: typer.Context, name: str) -> bool:
+    """Whether the option ``name`` of the running command was given (not its default)."""
+    source = context.get_parameter_source(name)
+    return source is not None and source.name != "DEFAULT"
+
+
+def prior_options(context: typer.Context, prior_m, prior_noise_m, seed) -> dict:
     """The GPS prior's keyword arguments of geovec.evaluate / geovec.localize; noise and
     seed only with a radius."""
     from geovec.errors import GeovecError
 
     if prior_m is None:
-        if prior_noise_m is not None or seed is not None:
+        if _given(context, "prior_noise_m") or _given(context, "seed"):
             raise GeovecError("--prior-noise-m and --seed go with --prior-m")
         return {}
-    return {"prior_m": prior_m, "prior_noise_m": prior_noise_m or 0.0, "seed": seed or 0}
+    return {"prior_m": prior_m, "prior_noise_m": prior_noise_m, "seed": seed}
 
 
 def parse_metres(text: str, flag: str) -> tuple[float, ...]:
@@ -102,6 +107,7 @@ def isolate_command(
 
 @command(app, "evaluate")
 def evaluate_command(
+    context: typer.Context,
     db: Annotated[
         Path | None,
         typer.Argument(
@@ -128,21 +134,18 @@ def evaluate_command(
     ] = None,
     split: Annotated[str, typer.Option(help="pairs: the queries' split.")] = "test",
     threshold_m: Annotated[
-        float | None,
+        float,
         typer.Option(
-            help="places: metres (WGS84 geodesic) within which a database image is a "
-            "positive [default: 25]."
+            help="places: metres (WGS84 geodesic) within which a database image is a positive."
         ),
-    ] = None,
+    ] = DEFAULT_THRESHOLD_M,
     recall: Annotated[
         str | None, typer.Option(help="places: the N of recall@N [default: 1,5,10,20].")
     ] = None,
-    database_split: Annotated[
-        str | None, typer.Option(help="places: the database images' split [default: database].")
-    ] = None,
-    query_split: Annotated[
-        str | None, typer.Option(help="places: the queries' split [default: queries].")
-    ] = None,
+    database_split: Annotated[str, typer.Option(help="places: the database images' split.")] = (
+        "database"
+    ),
+    query_split: Annotated[str, typer.Option(help="places: the queries' split.")] = "queries",
     ground_feature: Annotated[
         str | None, typer.Option(help="The ground side's feature, when not --feature.")
     ] = None,
@@ -167,8 +170,8 @@ def evaluate_command(
         ),
     ] = "25,100,250,500,1000,5000",
     prior_m: PriorOption = None,
-    prior_noise_m: PriorNoiseOption = None,
-    seed: SeedOption = None,
+    prior_noise_m: PriorNoiseOption = 0.0,
+    seed: SeedOption = 0,
     by: Annotated[
         Path | None,
         typer.Option(
@@ -212,9 +215,24 @@ def evaluate_command(
     from geovec.report.paths import output_folder
     from geovec.report.results import write_evaluations
 
-    places = _places_options(protocol, engine, threshold_m, recall, database_split, query_split)
+    given = {  # the places options given (the other protocols refuse them), else None
+        k: v if _given(context, k) else None
+        for k, v in [
+            ("threshold_m", threshold_m),
+            ("database_split", database_split),
+            ("query_split", query_split),
+        ]
+    }
+    places = _places_options(
+        protocol,
+        engine,
+        given["threshold_m"],
+        recall,
+        given["database_split"],
+        given["query_split"],
+    )
     metres = {"within_m": parse_metres(within_m, "--within-m")}
-    metres.update(prior_options(prior_m, prior_noise_m, seed))
+    metres.update(prior_options(context, prior_m, prior_noise_m, seed))
     if out:
         output_folder(out, make=False)  # before the work, not after it
     store = open_existing(db)
@@ -294,6 +312,7 @@ def _places_options(protocol, engine, threshold_m, recall, database_split, query
 
 @command(app, "localize")
 def localize_command(
+    context: typer.Context,
     db: DbArgument,
     ground_image: Annotated[Path | None, typer.Argument(help="Ground image file.")] = None,
     id: Annotated[str | None, typer.Option(help="A stored ground image instead of a file.")] = None,
@@ -321,8 +340,8 @@ def localize_command(
             metavar="LON,LAT", help="The prior position (decimal degrees), with --prior-m."
         ),
     ] = None,
-    prior_noise_m: PriorNoiseOption = None,
-    seed: SeedOption = None,
+    prior_noise_m: PriorNoiseOption = 0.0,
+    seed: SeedOption = 0,
     as_json: JsonOption = False,
 ) -> None:
     """Rank the map tiles for one ground image; best tiles with lon/lat, and a heatmap."""
@@ -332,7 +351,7 @@ def localize_command(
 
     if heatmap:
         check_output(heatmap, "heatmap", crs)  # before the work, not after it
-    priors = prior_options(prior_m, prior_noise_m, seed)
+    priors = prior_options(context, prior_m, prior_noise_m, seed)
     if prior is not None:
         if prior_m is None:
             raise GeovecError("--prior goes with --prior-m (the radius in metres)")

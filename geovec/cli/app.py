@@ -57,7 +57,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-weights_app = typer.Typer(help="Convert and list Caffe weights.", no_args_is_help=True)
+weights_app = typer.Typer(
+    help="Convert Caffe weights, add ONNX encoders, list both.", no_args_is_help=True
+)
 app.add_typer(weights_app, name="weights")
 
 

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 import geovec
 from geovec.cli import app
 from geovec.errors import GeovecError
-from geovec.ingestion.aerial import cut_aerial
+from geovec.ingestion.aerial import cut_aerial, file_name
 from tests import aerial_files
 
 runner = CliRunner()
@@ -84,10 +84,11 @@ def test_overhead_images_for_ground_positions(ortho, tmp_path):
     summary = cut_aerial(ortho, points, tmp_path / "aerial", size_m=100, px=32, view="overhead")
     assert (summary.written, summary.failed) == (2, 2)
     manifest = rows(summary.manifest)
-    assert [(r["id"], r["path"], r["pair"]) for r in manifest] == [
-        ("photo/1", "photo_1.png", "photo/1"),
-        ("photo 2", "photo_2.png", "photo 2"),
+    assert [(r["id"], r["path"], r["pair"]) for r in manifest] == [  # a hash: ids differ
+        ("photo/1", file_name("photo/1"), "photo/1"),
+        ("photo 2", file_name("photo 2"), "photo 2"),
     ]
+    assert file_name("photo/1").startswith("photo_1-")
     failures = {f["id"]: f for f in rows(summary.failures)}
     assert failures["far"]["error"] == "outside the source's coverage"
     assert failures["bad"]["stage"] == "points" and "lon" in failures["bad"]["error"]

@@ -97,7 +97,6 @@ def test_manifest_validates(tiny_world):
     assert {r.region for r in records} == {"charleston", "sanfrancisco"}
 
 
-
 def test_every_ground_image_names_its_aerial_in_pair(tiny_world):
     """ground.pair, the one link, is filled by the world itself: each ground row names its
     aerial, and each aerial names the ground image it is centred on."""
