@@ -119,9 +119,8 @@ def test_cli_defaults_are_the_library_defaults():
     has a default shows the same one (text options parsed as the command parses them)."""
     import inspect
 
-    from geovec.geo.cutouts import parse_headings, parse_size
-
     from geovec.cli.analyses import parse_metres
+    from geovec.geo.cutouts import parse_headings, parse_size
 
     parsers = {
         "headings": parse_headings,
