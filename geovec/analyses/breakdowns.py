@@ -20,6 +20,7 @@ from geovec.analyses.layers import PolygonLayer
 from geovec.analyses.metrics import (
     area_under_curve,
     as_misses,
+    chance_area_under_curve,
     chance_top_one_percent,
     error_summary,
     localisation_curve,
@@ -110,6 +111,9 @@ def metrics_of(result, ranks: pa.Table) -> dict:
                 inside.mean()
             )
             out["area_under_curve"] = area_under_curve(curve)
+            out["chance_area_under_curve"] = chance_area_under_curve(counts[inside]) * float(
+                inside.mean()
+            )
             out["median_rank"] = float(np.median(rank[inside])) if inside.any() else None
         else:
             hits = [h for h in ranks.column("hit").to_pylist() if h is not None]

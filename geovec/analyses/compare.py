@@ -26,7 +26,12 @@ import numpy as np
 from geovec.analyses.classify import classify
 from geovec.analyses.crossview import evaluate
 from geovec.analyses.landcover import pca
-from geovec.analyses.metrics import area_under_curve, chance_top_one_percent, localisation_curve
+from geovec.analyses.metrics import (
+    area_under_curve,
+    chance_area_under_curve,
+    chance_top_one_percent,
+    localisation_curve,
+)
 from geovec.defaults import DEFAULT_NEIGHBORS, DEFAULT_TRAIN_PER_REGION
 from geovec.errors import GeovecError, StoreError
 from geovec.store import Store
@@ -36,7 +41,7 @@ VIEWS = ("ground", "overhead", "map")
 METRICS = {  # column: what it is (every value a fraction in [0, 1], higher is better)
     "classify_accuracy": "region classification accuracy (isolated test photos)",
     "top_1_percent": "cross-view top-1 % (true tile among the first 1 % of candidates)",
-    "area_under_curve": "area under the cross-view localisation curve (chance 0.5)",
+    "area_under_curve": "area under the cross-view localisation curve",
     "recall_1": "cross-view R@1",
     "recall_5": "cross-view R@5",
     "recall_10": "cross-view R@10",
@@ -120,7 +125,7 @@ class Comparison:
             out["classify_accuracy"] = self.classify["chance"]
         if self.crossview:
             out["top_1_percent"] = self.crossview["chance_top_1_percent"]
-            out["area_under_curve"] = 0.5
+            out["area_under_curve"] = self.crossview.get("chance_area_under_curve")
         return out
 
     def skipped_line(self) -> str:
@@ -356,11 +361,13 @@ def _crossview(store, features, dims, skipped, protocol, neighbors, split) -> di
         if protocol == "map":
             metrics["area_under_curve"] = e.area_under_curve
             out["chance_top_1_percent"] = e.chance_top_1_percent
+            out["chance_area_under_curve"] = e.chance_area_under_curve
         else:  # the same curve from the pairs' ranks
             ranks = e.ranks.column("rank").to_numpy()
             curve = localisation_curve(ranks, np.full(len(ranks), e.candidates))
             metrics["area_under_curve"] = area_under_curve(curve)
             out["chance_top_1_percent"] = chance_top_one_percent(np.array([e.candidates]))
+            out["chance_area_under_curve"] = chance_area_under_curve(np.array([e.candidates]))
         out["features"][f] = metrics
         out["queries"], out["candidates"] = e.queries, e.candidates
     return out if out["features"] else None

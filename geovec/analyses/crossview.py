@@ -29,6 +29,7 @@ from geovec.analyses.metrics import (
     area_under_curve,
     as_misses,
     best_errors,
+    chance_area_under_curve,
     chance_top_one_percent,
     check_thresholds,
     error_summary,
@@ -94,7 +95,8 @@ class Evaluation:
     protocol: str = "map"
     method: str = "knn-average"
     chance_top_1_percent: float = 0.0  # what random ranking would score
-    area_under_curve: float = 0.0  # 0.5 for random ranking, 1 for perfect
+    area_under_curve: float = 0.0  # 1 for perfect ranking
+    chance_area_under_curve: float = 0.0  # what random ranking would score (~0.5; less for few)
     median_error_m: float | None = None  # metres from the top tile's centre to the query
     within_m: dict[str, float | None] = dataclasses.field(default_factory=dict)
     queries_without_error: int = 0  # no error known (no position; no candidate in the prior)
@@ -109,7 +111,8 @@ class Evaluation:
             f"{self.feature}: top-1% {self.top_1_percent:.3f} (chance "
             f"{self.chance_top_1_percent:.3f}), R@1 {self.recall['1']:.3f}, R@5 "
             f"{self.recall['5']:.3f}, R@10 {self.recall['10']:.3f}, area under curve "
-            f"{self.area_under_curve:.3f} (chance 0.5); {self.queries} queries, "
+            f"{self.area_under_curve:.3f} (chance {self.chance_area_under_curve:.3f}); "
+            f"{self.queries} queries, "
             f"{self.candidates} candidates"
             + error_words(self.median_error_m, self.within_m)
             + prior_words(self.prior)
@@ -333,6 +336,7 @@ def _evaluate_map(
         # random ranking of a query's candidates finds a true tile only inside its circle
         chance_top_1_percent=chance_top_one_percent(counts[inside]) * float(inside.mean()),
         area_under_curve=area_under_curve(curve),
+        chance_area_under_curve=chance_area_under_curve(counts[inside]) * float(inside.mean()),
         unlocated=store.count("ground", "lon IS NULL OR lat IS NULL"),
         protocol="map",
         method=method,

@@ -33,7 +33,8 @@ def write_report(
         f"<td>{c['queries']}</td><td>{c['candidates']}</td>"
         f"<td>{c['top_1_percent']:.3f}</td><td>{c['chance_top_1_percent']:.3f}</td>"
         f"<td>{c['recall']['1']:.3f}</td><td>{c['recall']['5']:.3f}</td>"
-        f"<td>{c['recall']['10']:.3f}</td><td>{c['area_under_curve']:.3f}</td></tr>"
+        f"<td>{c['recall']['10']:.3f}</td><td>{c['area_under_curve']:.3f}</td>"
+        f"<td>{_fmt(c.get('chance_area_under_curve'))}</td></tr>"
         for c in numbers["crossview"]
     )
     head = numbers.get("head")
@@ -62,8 +63,10 @@ td,th{{padding:2px 10px;text-align:right}}</style></head><body>
 Total time {numbers["seconds"]} s.</p>
 <h2>Cross-view localisation (Section 4.3)</h2>
 <table><tr><th>feature</th><th>method</th><th>queries</th><th>candidates</th><th>top-1%</th>
-<th>chance</th><th>R@1</th><th>R@5</th><th>R@10</th><th>area under curve</th></tr>{rows}</table>
-<p>Random ranking would give the top-1% in the chance column and an area of 0.5.
+<th>chance</th><th>R@1</th><th>R@5</th><th>R@10</th><th>area under curve</th><th>chance</th></tr>
+{rows}</table>
+<p>Random ranking would give the top-1% and the area in the chance columns (an area of
+about 0.5 with many candidates, less with few: "1 %" of a few candidates is the first one).
 "knn-average" is the paper's method (the mean aerial feature of the 30 nearest training
 ground images); "learned" a two-tower head trained on the training pairs' features
 ({head_note}), scoring each tile by its embeddings.</p>

@@ -158,6 +158,10 @@ def _cross_view_metrics(rank, n, error, curve=False):
         points = [np.mean(rank < (np.maximum(1, (n * p) // 100) if p else 0)) for p in range(101)]
         out["chance_top_1_percent"] = float(np.mean(cut / n))
         out["area_under_curve"] = float(np.mean(points))
+        # random ranking: at p % the first max(1, N p // 100) of N hold the true tile
+        chance = [np.mean(np.minimum(np.maximum(1, (n * p) // 100), n) / n) if p else 0.0
+                  for p in range(101)]  # fmt: skip
+        out["chance_area_under_curve"] = float(np.mean(chance))
         out["median_rank"] = float(np.median(rank))
     known = error[np.isfinite(error)]
     out["median_error_m"] = float(np.median(known)) if len(known) else None

@@ -1,7 +1,13 @@
 import numpy as np
 import pytest
 
-from geovec.analyses.metrics import localisation_curve, recall_at, top_one_percent
+from geovec.analyses.metrics import (
+    area_under_curve,
+    chance_area_under_curve,
+    localisation_curve,
+    recall_at,
+    top_one_percent,
+)
 
 
 def test_curve_top1_and_recall():
@@ -35,3 +41,15 @@ def test_curve_with_a_candidate_count_per_query():
     curve = dict(map(tuple, localisation_curve(ranks, counts)))
     assert curve[1.0] == top_one_percent(ranks, counts) == 1.0
     assert curve[2.0] == 1.0 and curve[0.0] == 0.0
+
+
+@pytest.mark.parametrize("counts", [[4], [8], [100], [1000], [1, 4, 8, 333]])
+def test_chance_area_is_the_mean_area_of_every_rank(counts):
+    """Random ranking's expected area, exactly: a query with N candidates holds each rank
+    0..N-1 with probability 1/N, so its expected area is the area of all N ranks at once.
+    Below 100 candidates it is under 0.5 (0.44 at N = 4), so "chance 0.5" misled there."""
+    per_n = [area_under_curve(localisation_curve(np.arange(n), n)) for n in counts]
+    assert chance_area_under_curve(np.array(counts)) == pytest.approx(np.mean(per_n))
+    assert chance_area_under_curve(np.array([4])) == pytest.approx(0.4406, abs=1e-4)
+    assert chance_area_under_curve(np.array([1000])) == pytest.approx(0.5, abs=1e-3)
+    assert chance_area_under_curve(np.array([], np.int64)) == 0.0
