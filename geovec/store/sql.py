@@ -152,6 +152,11 @@ def check_read_only(query: str, *, select_only: bool = False) -> None:
         statements = duckdb.extract_statements(query)
     except duckdb.Error as exc:
         raise QueryError(str(exc).strip().splitlines()[0]) from None
+    if len(statements) == 2 and _dynamic_pivot(statements):
+        raise QueryError(
+            "PIVOT needs its ON values listed here (DuckDB runs a PIVOT without them as two "
+            "statements): PIVOT t ON col IN ('a', 'b') USING ..."
+        )
     if len(statements) != 1:
         raise QueryError(f"one statement at a time, got {len(statements)}")
     kind = statements[0].type.name
@@ -160,6 +165,13 @@ def check_read_only(query: str, *, select_only: bool = False) -> None:
             f"{kind} statements are refused on the read-only store "
             "(geovec sql --write, or write=True, to change tables)"
         )
+
+
+def _dynamic_pivot(statements) -> bool:
+    """Whether two statements are DuckDB's expansion of one PIVOT without an IN list: a
+    CREATE of the ON column's values as an enum type, then the SELECT (neither has text)."""
+    kinds = [s.type.name for s in statements]
+    return kinds == ["CREATE", "SELECT"] and not any(s.query for s in statements)
 
 
 SAFE_TABLE_FUNCTIONS = frozenset({"range", "generate_series", "unnest"})

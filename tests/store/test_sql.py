@@ -147,6 +147,7 @@ def test_read_only_sql_touches_no_file(tmp_path):
         f"EXPORT DATABASE '{tmp_path / 'dump'}'": "EXPORT statements are refused",
         f"ATTACH '{tmp_path / 'x.db'}' AS x": "ATTACH statements are refused",
         "SELECT 1; SELECT 2": "one statement at a time",
+        "PIVOT ground ON region USING count(*)": "PIVOT needs its ON values listed",
         f"SELECT * FROM read_text('{secret}')": "file system operations are disabled",
         f"SELECT * FROM read_csv('{secret}')": "file system operations are disabled",
         "SET enable_external_access = true": "configuration has been locked",
@@ -160,6 +161,11 @@ def test_read_only_sql_touches_no_file(tmp_path):
     assert not target.exists() and not (tmp_path / "dump").exists()
     n = store.sql_table("SELECT count(*) AS n FROM ground", sealed=True).column("n")[0].as_py()
     assert n == store.count("ground") == 6
+    regions = sorted({r for r in store.read("ground", ["region"]).column("region").to_pylist()})
+    listed = ", ".join(f"'{r}'" for r in regions)
+    query = f"PIVOT (SELECT region FROM ground) ON region IN ({listed}) USING count(*)"
+    pivot = store.sql_table(query, sealed=True)
+    assert sum(pivot.column(r)[0].as_py() for r in regions) == 6
     # the named queries of the analyses still run on the sealed database
     assert geovec.isolate(store).total == 6
 
