@@ -23,6 +23,7 @@ from geovec.cli.app import (
 )
 from geovec.cli.embeddings import note_missing_images
 from geovec.cli.export import CrsOption, check_output, write_heatmap_file, write_landcover_file
+from geovec.cli.helptext import ANALYSES
 from geovec.defaults import (
     DEFAULT_FEATURE,
     DEFAULT_K,
@@ -88,7 +89,7 @@ def parse_metres(text: str, flag: str) -> tuple[float, ...]:
         raise GeovecError(f"{flag} takes metres, comma-separated, got {text!r}") from None
 
 
-@command(app, "isolate")
+@command(app, "isolate", panel=ANALYSES)
 def isolate_command(
     db: DbArgument,
     radius_m: Annotated[float, typer.Option(help="Isolation radius in metres.")] = DEFAULT_RADIUS_M,
@@ -105,7 +106,7 @@ def isolate_command(
         echo_lines(isolation_lines(result))
 
 
-@command(app, "evaluate")
+@command(app, "evaluate", panel=ANALYSES)
 def evaluate_command(
     context: typer.Context,
     db: Annotated[
@@ -310,7 +311,7 @@ def _places_options(protocol, engine, threshold_m, recall, database_split, query
     return given
 
 
-@command(app, "localize")
+@command(app, "localize", panel=ANALYSES)
 def localize_command(
     context: typer.Context,
     db: DbArgument,
@@ -382,7 +383,7 @@ def localize_command(
         typer.echo(f"wrote {heatmap}")
 
 
-@command(app, "search")
+@command(app, "search", panel=ANALYSES)
 def search_command(
     db: DbArgument,
     aerial_image: Annotated[Path, typer.Argument(help="Aerial image to search with.")],
@@ -437,7 +438,7 @@ def search_command(
         typer.echo(f"wrote {out}")
 
 
-@command(app, "neighbors")
+@command(app, "neighbors", panel=ANALYSES)
 def neighbors_command(
     db: DbArgument,
     ident: Annotated[str, typer.Argument(metavar="ID", help="A stored ground image's id.")],
@@ -457,7 +458,7 @@ def neighbors_command(
         typer.echo(f"{n.id}  distance {n.distance:.4g}  {where}  {n.region or ''}".rstrip())
 
 
-@command(app, "classify")
+@command(app, "classify", panel=ANALYSES)
 def classify_command(
     db: DbArgument,
     feature: Annotated[
@@ -487,7 +488,7 @@ def classify_command(
         typer.echo(result.table())
 
 
-@command(app, "landcover")
+@command(app, "landcover", panel=ANALYSES)
 def landcover_command(
     db: DbArgument,
     out: Annotated[Path, typer.Option(help="File to write: .png figure or .tif COG.")],

@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import typer.core
 from typer._click.exceptions import NoArgsIsHelpError, UsageError  # typer's own click (pinned)
 
+from geovec.cli.helptext import DATA_IN, GeovecCommand, GeovecGroup
 from geovec.errors import user_message
 
 
-class OneLineUsage(typer.core.TyperGroup):
+class OneLineUsage(GeovecGroup):
     """The root group: a command line that does not parse (of any command below) is one
     line on stderr and exit status 2, instead of click's usage box."""
 
@@ -56,11 +56,15 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="rich",  # help texts are escaped for it (geovec.cli.helptext)
 )
 weights_app = typer.Typer(
-    help="Convert Caffe weights, add ONNX encoders, list both.", no_args_is_help=True
+    cls=GeovecGroup,
+    help="Convert Caffe weights, add ONNX encoders, list both.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
 )
-app.add_typer(weights_app, name="weights")
+app.add_typer(weights_app, name="weights", rich_help_panel=DATA_IN)
 
 
 def fail(message: str) -> None:
@@ -92,11 +96,15 @@ def user_errors(func: Callable) -> Callable:
     return wrapper
 
 
-def command(group: typer.Typer, name: str | None = None) -> Callable:
-    """Register ``func`` on ``group`` with user-error handling."""
+def command(group: typer.Typer, name: str | None = None, *, panel: str | None = None) -> Callable:
+    """Register ``func`` on ``group`` with user-error handling; on the root, in ``panel``
+    of ``geovec --help`` (one of :data:`geovec.cli.helptext.PANELS`: ``DATA_IN``,
+    ``STORE``, ``HEADS``, ``ANALYSES``, ``OUTPUTS``, ``SERVING``). Its help is the
+    docstring, whose first paragraph is its one-line summary in the command list."""
 
     def register(func: Callable) -> Callable:
-        return group.command(name)(user_errors(func))
+        wrapped = user_errors(func)
+        return group.command(name, cls=GeovecCommand, rich_help_panel=panel)(wrapped)
 
     return register
 

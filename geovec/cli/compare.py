@@ -19,10 +19,11 @@ from geovec.cli.app import (
     open_existing,
     print_json,
 )
+from geovec.cli.helptext import ANALYSES, OUTPUTS
 from geovec.defaults import DEFAULT_NEIGHBORS, DEFAULT_TRAIN_PER_REGION
 
 
-@command(app, "compare")
+@command(app, "compare", panel=ANALYSES)
 def compare_command(
     db: DbArgument,
     features: Annotated[
@@ -42,8 +43,9 @@ def compare_command(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The paper's analyses side by side for several features at the same places (Table 1
-    for any encoder): region classification, cross-view localisation, land-cover PCA."""
+    """The paper's analyses side by side for several features (Table 1 for any encoder).
+
+    At the same places: region classification, cross-view localisation, land-cover PCA."""
     import geovec
     from geovec.report.comparison import write_comparison
     from geovec.report.paths import output_folder
@@ -66,7 +68,7 @@ def compare_command(
         typer.echo(result.table())
 
 
-@command(app, "coverage")
+@command(app, "coverage", panel=OUTPUTS)
 def coverage_command(
     db: DbArgument,
     out: Annotated[
@@ -84,8 +86,10 @@ def coverage_command(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Where the data are (paper Fig. 3): the map tiles' footprints with the ground photos
-    over them, coloured by source, one panel per region; or, as .tif, a raster of them."""
+    """Where the data are (paper Fig. 3): tile footprints and photos, per region.
+
+    The map tiles' footprints with the ground photos over them, coloured by source, one
+    panel per region; or, as .tif, a raster of them."""
     import geovec
     from geovec.report.paths import output_file
 

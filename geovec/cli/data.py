@@ -10,6 +10,7 @@ import typer
 
 import geovec.cli.embeddings as emb
 from geovec.cli.app import DbArgument, app, command, open_existing, split_list
+from geovec.cli.helptext import DATA_IN, STORE
 from geovec.defaults import DEFAULT_BATCH_SIZE
 from geovec.geo.cutouts import CUTOUT_FOV, CUTOUT_SIZE, SIDE_HEADINGS
 from geovec.geo.grid import TILE_M
@@ -32,7 +33,7 @@ WorkersOption = Annotated[
 ]
 
 
-@command(app, "ingest")
+@command(app, "ingest", panel=DATA_IN)
 def ingest_command(
     db: Annotated[Path, typer.Argument(help="Database directory (created if new).")],
     source: Annotated[
@@ -65,8 +66,10 @@ def ingest_command(
     pair_column: emb.PairColumnOption = None,
     split_column: emb.SplitColumnOption = None,
 ) -> None:
-    """Ingest images with locations: decode, extract features, append to LanceDB; or, with
-    --embeddings, import a (Geo)Parquet file of published embeddings as a feature."""
+    """Ingest located images (their features into LanceDB) or published embeddings.
+
+    Images: decode, extract features, append to LanceDB; or, with --embeddings, import a
+    (Geo)Parquet file of published embeddings as a feature."""
     if emb.ingest_embeddings_command(
         db,
         source,
@@ -109,7 +112,7 @@ def ingest_command(
     typer.echo(summary.line())
 
 
-@command(app, "extract")
+@command(app, "extract", panel=DATA_IN)
 def extract_command(
     db: DbArgument,
     features: Annotated[str, typer.Option(help="Comma-separated features to fill in.")],
@@ -135,7 +138,7 @@ def extract_command(
     typer.echo(summary.line("extracted"))
 
 
-@command(app, "sql")
+@command(app, "sql", panel=STORE)
 def sql_command(
     db: DbArgument,
     query: Annotated[str, typer.Argument(help="DuckDB SQL; tables by name, spatial loaded.")],
@@ -149,9 +152,11 @@ def sql_command(
         typer.echo(format_table(store.sql_table(query, write=write, sealed=not write), format))
 
 
-@command(app, "synth")
+@command(app, "synth", panel=DATA_IN)
 def synth_command(
-    directory: Annotated[Path, typer.Argument(help="Folder to write the world into.")],
+    directory: Annotated[
+        Path, typer.Argument(metavar="DIR", help="Folder to write the world into.")
+    ],
     seed: Annotated[
         int, typer.Option(help="Random seed; the same seed gives the same world.")
     ] = DEFAULT_SEED,
@@ -167,7 +172,7 @@ def synth_command(
     typer.echo(summary.line())
 
 
-@command(app, "grid")
+@command(app, "grid", panel=DATA_IN)
 def grid_command(
     bbox: Annotated[str, typer.Option(help="Region as W,S,E,N in decimal degrees.")],
     tile_m: Annotated[float, typer.Option(help="Tile side in metres.")] = TILE_M,
@@ -185,7 +190,7 @@ def grid_command(
     typer.echo(f"wrote {len(grid)} tiles to {out}" if out else text.rstrip("\n"))
 
 
-@command(app, "cutouts")
+@command(app, "cutouts", panel=DATA_IN)
 def cutouts_command(
     panoramas: Annotated[list[Path], typer.Argument(help="Equirectangular panoramas (2:1).")],
     out: Annotated[Path, typer.Option(help="Folder for the perspective views.")],
@@ -204,14 +209,15 @@ def cutouts_command(
     typer.echo(f"wrote {len(written)} views to {out}")
 
 
-@command(app, "aerial")
+@command(app, "aerial", panel=DATA_IN)
 def aerial_command(
     paths: Annotated[
         list[Path],
         typer.Argument(
-            help="SOURCE... POINTS: a GeoTIFF/COG (or several, or a folder of them), an image "
-            "with a world file, a {z}/{x}/{y} tile folder or an .mbtiles file; then a table "
-            "of points (id, lon, lat; CSV, Parquet or GeoJSON)."
+            metavar="SOURCE... POINTS",
+            help="SOURCE: a GeoTIFF/COG (or several, or a folder of them), an image "
+            "with a world file, a {z}/{x}/{y} tile folder or an .mbtiles file; then POINTS, a "
+            "table of points (id, lon, lat; CSV, Parquet or GeoJSON).",
         ),
     ],
     out: Annotated[Path, typer.Option(help="Folder for <id>.png, manifest.csv, failures.csv.")],
@@ -252,7 +258,7 @@ def aerial_command(
     typer.echo(summary.line())
 
 
-@command(app, "dataset")
+@command(app, "dataset", panel=DATA_IN)
 def dataset_command(
     name: Annotated[str, typer.Argument(help="cvusa, cvact, vigor or places.")],
     root: Annotated[Path, typer.Argument(help="The dataset's folder, as distributed.")],
@@ -268,8 +274,10 @@ def dataset_command(
         ),
     ] = None,
 ) -> None:
-    """Write a manifest of a cross-view dataset's ground/overhead pairs, or of a place
-    recognition dataset's database and queries, ready for ingest."""
+    """Write the manifest of a cross-view or place recognition dataset, for ingest.
+
+    Cross-view (cvusa, cvact, vigor): the ground/overhead pairs; places: the database
+    images and the queries."""
     from geovec.ingestion.datasets import import_dataset
 
     summary = import_dataset(name, root, out, cross_area=cross_area, utm_zone=utm_zone)

@@ -8,13 +8,14 @@ from typing import Annotated
 import typer
 
 from geovec.cli.app import app, command
+from geovec.cli.helptext import OUTPUTS
 from geovec.synthetic import DEFAULT_EXTENT_KM, DEMO_GROUND
 
 
-@command(app, "demo")
+@command(app, "demo", panel=OUTPUTS)
 def demo_command(
     directory: Annotated[
-        Path, typer.Argument(help="Folder for the world, database and report.")
+        Path, typer.Argument(metavar="DIR", help="Folder for the world, database and report.")
     ] = Path("demo"),
     ground: Annotated[int, typer.Option(help="Ground locations per region.")] = DEMO_GROUND,
     extent_km: Annotated[

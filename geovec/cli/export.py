@@ -19,6 +19,7 @@ from geovec.cli.app import (
     print_json,
     split_list,
 )
+from geovec.cli.helptext import OUTPUTS
 from geovec.errors import ExportError
 
 CrsOption = Annotated[
@@ -30,7 +31,7 @@ CrsOption = Annotated[
 ]
 
 
-@command(app, "export")
+@command(app, "export", panel=OUTPUTS)
 def export_command(
     db: DbArgument,
     out: Annotated[

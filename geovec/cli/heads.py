@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from geovec.cli.app import DbArgument, JsonOption, app, command, open_existing, print_json
+from geovec.cli.helptext import HEADS
 from geovec.defaults import (
     DEFAULT_EPOCHS,
     DEFAULT_HEAD_BATCH,
@@ -21,7 +22,7 @@ from geovec.defaults import (
 HeadArgument = Annotated[Path, typer.Argument(help="The head file (safetensors).")]
 
 
-@command(app, "train")
+@command(app, "train", panel=HEADS)
 def train_command(
     db: DbArgument,
     ground_feature: Annotated[str, typer.Option(help="The ground images' input feature.")],
@@ -78,7 +79,7 @@ def train_command(
         typer.echo(summary.line())
 
 
-@command(app, "embed")
+@command(app, "embed", panel=HEADS)
 def embed_command(db: DbArgument, head: HeadArgument, as_json: JsonOption = False) -> None:
     """Write a head's embeddings as feature columns <head>_ground and <head>_overhead."""
     from geovec.heads import embed

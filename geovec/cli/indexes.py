@@ -16,9 +16,10 @@ from geovec.cli.app import (
     open_existing,
     print_json,
 )
+from geovec.cli.helptext import STORE
 
 
-@command(app, "index")
+@command(app, "index", panel=STORE)
 def index_command(
     db: DbArgument,
     view: Annotated[str | None, typer.Option(help="ground, overhead or map.")] = None,

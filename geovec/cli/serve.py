@@ -7,9 +7,10 @@ from typing import Annotated
 import typer
 
 from geovec.cli.app import DbArgument, app, command, open_existing
+from geovec.cli.helptext import SERVING
 
 
-@command(app, "serve")
+@command(app, "serve", panel=SERVING)
 def serve_command(
     db: DbArgument,
     host: Annotated[

@@ -80,8 +80,10 @@ def weights_add_onnx(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Add an ONNX image encoder as a feature: checked with onnxruntime, copied into the
-    weights directory with its sha256 and preprocessing; then ingest/extract --features NAME."""
+    """Add an ONNX image encoder as a feature (then ingest/extract --features NAME).
+
+    The model is checked with onnxruntime and copied into the weights directory with its
+    sha256 and preprocessing."""
     import geovec
     from geovec.encoders.preprocessing import parse_triple
 
@@ -123,8 +125,7 @@ def weights_add_onnx(
 
 @command(weights_app, "list")
 def weights_list(as_json: JsonOption = False) -> None:
-    """Show which networks are converted (where, checksum verdict) and the added ONNX
-    encoders."""
+    """Show the converted networks (where, checksum verdict) and the added ONNX encoders."""
     from geovec.encoders.registry import list_encoders
     from geovec.nets.weights import list_weights, weights_dir
 
