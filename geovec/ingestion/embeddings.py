@@ -592,7 +592,7 @@ def _batch_rows(
     seen: set[str] = set()
     repeated = 0
     for i in range(n):
-        where = f"{source.name}#{ids[i] if ids[i] else f'row {offset + i + 1}'}"
+        where = f"{source.resolve()}#{ids[i] if ids[i] else f'row {offset + i + 1}'}"
         stage, reason = MANIFEST_STAGE, None
         if ids[i] is None:
             reason = "empty id"

@@ -69,7 +69,7 @@ def read_folder(folder: Path, view: str) -> tuple[list[Record], list[Failure]]:
             lon, lat = exif_position(path)
         except ValueError as exc:
             stage = "decode" if isinstance(exc, UnreadableImageError) else "location"
-            failures.append(Failure(str(path), view, stage, str(exc)))
+            failures.append(Failure(str(path.resolve()), view, stage, str(exc)))
             continue
         ident = path.relative_to(folder).as_posix()
         records.append(

@@ -101,6 +101,17 @@ def coordinate(value, low: float, high: float, name: str) -> float:
     return number
 
 
+def _where(path, base: Path, number: int) -> str:
+    """The ``path`` of a manifest row's failure: absolute, as the tables' paths are (the
+    row's number when it has no path)."""
+    if not path:
+        return f"row {number}"
+    try:
+        return str((base / str(path)).resolve())
+    except (OSError, ValueError):  # a path the system cannot resolve: as written
+        return str(path)
+
+
 def validate_rows(rows: list[dict], base: Path) -> tuple[list[Record], list[Failure]]:
     """Check manifest rows one by one; paths resolved against ``base``."""
     if rows:
@@ -110,7 +121,7 @@ def validate_rows(rows: list[dict], base: Path) -> tuple[list[Record], list[Fail
     records, failures, seen = [], [], set()
     for number, row in enumerate(rows, start=1):
         view = str(row.get("view") or "ground")
-        where = str(row.get("path") or f"row {number}")
+        where = _where(row.get("path"), base, number)
         try:
             if view not in VIEWS:
                 raise ValueError(f"unknown view {view!r}")

@@ -26,6 +26,7 @@ from geovec.errors import FeatureMissingError, QueryError, StoreError
 from geovec.store.commits import commit
 from geovec.store.filters import id_filter
 from geovec.store.finite import require_finite, require_finite_columns
+from geovec.store.migrations import read_columns, renamed, upgrade_failures
 from geovec.store.queries import run_query
 from geovec.store.schema import BASE_SCHEMAS, FAILURES
 from geovec.store.sql import (
@@ -196,14 +197,18 @@ class Store:
     ) -> pa.Table:
         """Rows of ``view`` as an Arrow table (``where`` is a Lance SQL filter)."""
         table = self.table(view)
+        if view == FAILURES:  # a store of an older geovec: today's column names
+            columns = read_columns(table.schema.names, columns)
         if where is None and columns is None:
-            return table.to_arrow()
-        query = table.search()
-        if where:
-            query = query.where(where, prefilter=True)
-        if columns:
-            query = query.select(columns)
-        return query.limit(None).to_arrow()
+            data = table.to_arrow()
+        else:
+            query = table.search()
+            if where:
+                query = query.where(where, prefilter=True)
+            if columns:
+                query = query.select(columns)
+            data = query.limit(None).to_arrow()
+        return renamed(data) if view == FAILURES else data
 
     def vectors(
         self, view: str, feature: str, where: str | None = None
@@ -265,6 +270,10 @@ class Store:
 
     def _record_failures(self, failures: list[dict]) -> None:
         known = set()
+        if self.has(FAILURES) and upgrade_failures(self.table(FAILURES)):
+            with self._lock:  # the views name the old column: make them again
+                for made in self._views.values():
+                    made.discard(FAILURES)
         if self.has(FAILURES):
             old = self.read(FAILURES, ["path", "view", "stage", "error"])
             known = set(zip(*(old.column(c).to_pylist() for c in old.column_names)))
@@ -274,7 +283,7 @@ class Store:
             key = (f["path"], f["view"], f["stage"], f["error"])
             if key not in known and key not in seen:
                 seen.add(key)
-                fresh.append({**f, "at": now})
+                fresh.append({**f, "failed_at": now})
         if fresh:
             self.append(FAILURES, pa.Table.from_pylist(fresh, schema=BASE_SCHEMAS[FAILURES]))
 
@@ -317,7 +326,8 @@ class Store:
             schema, made = self._schemas[sealed], self._views[sealed]
             for name in names:
                 if name not in made:
-                    create_view(schema, self.path, name, sealed)
+                    columns = self.table(name).schema.names if name == FAILURES else None
+                    create_view(schema, self.path, name, sealed, columns)
                     made.add(name)
             return schema_cursor(schema, sealed)
 

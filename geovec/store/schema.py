@@ -63,7 +63,7 @@ BASE_SCHEMAS: dict[str, pa.Schema] = {
             pa.field("view", pa.string()),
             pa.field("stage", pa.string()),
             pa.field("error", pa.string()),
-            pa.field("at", pa.timestamp("us", tz="UTC")),
+            pa.field("failed_at", pa.timestamp("us", tz="UTC")),  # was "at" (store.migrations)
         ]
     ),
 }

@@ -39,6 +39,7 @@ import pyarrow as pa
 from geovec.errors import QueryError
 from geovec.geodesy import register_sql_functions
 from geovec.store.filters import quote
+from geovec.store.migrations import select_list
 from geovec.store.schema import BASE_SCHEMAS, FAILURES
 
 EXTENSION_PACKAGES = ("duckdb_extension_spatial", "duckdb_extension_lance")
@@ -391,16 +392,18 @@ def _plain(kind: pa.DataType) -> bool:
     )
 
 
-def view_sql(store_path: Path, table: str) -> str:
+def view_sql(store_path: Path, table: str, columns: list[str] | None = None) -> str:
     """The SELECT behind the view of ``table``: ``geom`` as a GEOMETRY, every column by its
     name, the plain ones first (in the table's order), then ``geom``, the lists and the
     feature vectors, which are handed out through ``if(id IS NULL, NULL, column)`` (``id``
     is never null): a filter on them then reads two columns, so DuckDB keeps it in its own
     plan above the Lance scan instead of in the scan, whose handling of it loses the column
-    (the module docstring). Columns added later (features) come out the same way."""
+    (the module docstring). Columns added later (features) come out the same way.
+    ``columns``: the failures table's, whose old names the view renames
+    (:mod:`geovec.store.migrations`)."""
     location = quote(table_location(store_path, table))
     if table == FAILURES:
-        return f"SELECT * FROM {location}"
+        return f"SELECT {select_list(columns or [])} FROM {location}"
     plain = ", ".join(quote(f.name) for f in BASE_SCHEMAS[table] if _plain(f.type))
     return (
         "SELECT * EXCLUDE (__geovec_pad) FROM ("
@@ -411,9 +414,12 @@ def view_sql(store_path: Path, table: str) -> str:
     )
 
 
-def create_view(schema: str, store_path: Path, table: str, sealed: bool = False) -> None:
+def create_view(
+    schema: str, store_path: Path, table: str, sealed: bool = False, columns=None
+) -> None:
     """A read-only view ``schema.table`` over the Lance dataset (:func:`view_sql`)."""
-    statement = f"CREATE OR REPLACE VIEW {schema}.{table} AS {view_sql(store_path, table)}"
+    body = view_sql(store_path, table, columns)
+    statement = f"CREATE OR REPLACE VIEW {schema}.{table} AS {body}"
     with _SHARED_LOCK:
         shared_database(sealed).execute(statement)
 

@@ -47,7 +47,7 @@ def by_id(store, view):
 def failures(store):
     if not store.has("failures"):
         return {}
-    return {r["path"]: r for r in store.read("failures").to_pylist()}
+    return {r["path"].rsplit("/", 1)[-1]: r for r in store.read("failures").to_pylist()}
 
 
 @pytest.mark.parametrize(

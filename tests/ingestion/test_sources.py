@@ -192,8 +192,8 @@ def test_bad_size_and_pair_only_rows(tmp_path):
     )
     records, failures = read_source(manifest)
     assert sorted((f.path, f.error) for f in failures) == [
-        ("img0000.png", "size_m 'abc' is not a number"),
-        ("img0003.png", "lon None is not a number"),
+        (str(tmp_path / "img0000.png"), "size_m 'abc' is not a number"),
+        (str(tmp_path / "img0003.png"), "lon None is not a number"),
     ]
     kept = {r.id: (r.view, r.lon, r.lat, r.pair) for r in records}
     assert kept == {"g1": ("ground", None, None, "o1"), "o1": ("overhead", None, None, "o1")}
