@@ -32,6 +32,7 @@ from geovec.analyses.metrics import (
     chance_top_one_percent,
     localisation_curve,
 )
+from geovec.counts import count
 from geovec.defaults import DEFAULT_NEIGHBORS, DEFAULT_TRAIN_PER_REGION
 from geovec.errors import GeovecError, StoreError
 from geovec.store import Store
@@ -160,14 +161,14 @@ class Comparison:
         if self.crossview:
             cv = self.crossview
             lines.append(
-                f"cross-view: {cv['protocol']} protocol, {cv['method']}, {cv['queries']} "
-                f"queries, {cv['candidates']} candidates"
+                f"cross-view: {cv['protocol']} protocol, {cv['method']}, "
+                f"{count(cv['queries'], 'query')}, {count(cv['candidates'], 'candidate')}"
             )
         if self.classify:
             c = self.classify
             lines.append(
-                f"classification: {len(c['regions'])} regions, trained on {c['train']}, "
-                f"tested on {c['test']} isolated photos"
+                f"classification: {count(len(c['regions']), 'region')}, trained on "
+                f"{c['train']}, tested on {count(c['test'], 'isolated photo')}"
             )
         if self.skipped:
             lines.append(self.skipped_line())
@@ -392,7 +393,10 @@ def _landcover(store, features, dims, skipped, keep) -> dict | None:
     used = sorted((r for r, n in tiles.items() if n >= PCA_MIN_TILES), key=str)
     if small:
         skipped.append(
-            Skip(name, f"regions with fewer than {PCA_MIN_TILES} tiles: {', '.join(small)}")
+            Skip(
+                name,
+                f"regions with fewer than {count(PCA_MIN_TILES, 'tile')}: {', '.join(small)}",
+            )
         )
     if not used or not ok:
         if not used and not small:

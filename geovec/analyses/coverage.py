@@ -21,6 +21,7 @@ import dataclasses
 import numpy as np
 from pyproj import Transformer
 
+from geovec.counts import count
 from geovec.errors import GeovecError
 from geovec.geo.grid import TILE_M, local_proj
 from geovec.geodesy import ecef_m, footprint_rings, frame_offsets_m, in_footprint
@@ -116,9 +117,9 @@ class Coverage:
         out = []
         for r in self.regions:
             photos = ", ".join(f"{n} {s}" for s, n in sorted(r.photos.items())) or "no photos"
-            out.append(f"{r.region}: {r.tiles} tiles; photos: {photos}")
+            out.append(f"{r.region}: {count(r.tiles, 'tile')}; photos: {photos}")
         if self.unlocated:
-            out.append(f"left out {self.unlocated} ground photos without a position")
+            out.append(f"left out {count(self.unlocated, 'ground photo')} without a position")
         return out
 
     def as_dict(self) -> dict:

@@ -55,6 +55,7 @@ from geovec.analyses.priors import (
 )
 from geovec.analyses.provenance import id_digests, recorded
 from geovec.analyses.region_data import RegionData, load_region_data
+from geovec.counts import count
 from geovec.defaults import DEFAULT_FEATURE, DEFAULT_NEIGHBORS
 from geovec.engines import ENGINES, in_ray_session
 from geovec.errors import GeovecError
@@ -112,8 +113,8 @@ class Evaluation:
             f"{self.chance_top_1_percent:.3f}), R@1 {self.recall['1']:.3f}, R@5 "
             f"{self.recall['5']:.3f}, R@10 {self.recall['10']:.3f}, area under curve "
             f"{self.area_under_curve:.3f} (chance {self.chance_area_under_curve:.3f}); "
-            f"{self.queries} queries, "
-            f"{self.candidates} candidates"
+            f"{count(self.queries, 'query')}, "
+            f"{count(self.candidates, 'candidate')}"
             + error_words(self.median_error_m, self.within_m)
             + prior_words(self.prior)
             + (f"; left out {self.unlocated} without a position" if self.unlocated else "")

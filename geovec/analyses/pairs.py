@@ -42,6 +42,7 @@ from geovec.analyses.metrics import (
 )
 from geovec.analyses.priors import Prior, candidate_summary, candidates_within, prior_words
 from geovec.analyses.provenance import id_digests
+from geovec.counts import count
 from geovec.defaults import DEFAULT_NEIGHBORS
 from geovec.engines import in_ray_session
 from geovec.errors import GeovecError
@@ -95,7 +96,7 @@ class PairEvaluation:
             f"{self.ground_feature}->{self.overhead_feature} ({self.method}, {self.split}): "
             f"R@1 {self.recall['1']:.3f}, R@5 {self.recall['5']:.3f}, R@10 "
             f"{self.recall['10']:.3f}, R@1% {self.top_1_percent:.3f}{hit}; "
-            f"{self.queries} queries, {self.candidates} candidates{skipped}"
+            f"{count(self.queries, 'query')}, {count(self.candidates, 'candidate')}{skipped}"
             + error_words(self.median_error_m, self.within_m)
             + prior_words(self.prior)
         )

@@ -29,6 +29,7 @@ import pyarrow as pa
 from geovec.analyses.knn import nearest_indices, take_rows, tile_ranks
 from geovec.analyses.metrics import retrieved
 from geovec.analyses.provenance import id_digests
+from geovec.counts import count
 from geovec.defaults import DEFAULT_RECALL_AT, DEFAULT_THRESHOLD_M
 from geovec.errors import GeovecError
 from geovec.geodesy import distance_m
@@ -79,9 +80,9 @@ class PlacesEvaluation:
         left = f"; left out {self.unlocated} without a position" if self.unlocated else ""
         return (
             f"{self.feature} (places, within {self.threshold_m:g} m): {recall}; "
-            f"{self.queries} queries ({self.queries_without_positive} without a database "
-            f"image within {self.threshold_m:g} m, counted as misses), {self.candidates} "
-            f"database images{left}"
+            f"{count(self.queries, 'query')} ({self.queries_without_positive} without a "
+            f"database image within {self.threshold_m:g} m, counted as misses), "
+            f"{count(self.candidates, 'database image')}{left}"
         )
 
     def as_dict(self) -> dict:

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from geovec.analyses.crossview import evaluate
+from geovec.counts import count
 from geovec.errors import ResultsError
 from geovec.store import Store
 
@@ -42,9 +43,9 @@ class CheckResult:
     def lines(self) -> list[str]:
         """The differences (one line each) and notes, then the verdict."""
         verdict = (
-            f"identical: {self.path} ({self.results} result(s)) gives the same numbers"
+            f"identical: {self.path} ({count(self.results, 'result')}) gives the same numbers"
             if self.identical
-            else f"different: {self.path}: {len(self.differences)} difference(s)"
+            else f"different: {self.path}: {count(len(self.differences), 'difference')}"
         )
         return [*self.differences, *(f"note: {n}" for n in self.notes), verdict]
 
@@ -150,8 +151,8 @@ def compare(before: dict, after: dict) -> list[str]:
         elif not _same(old[key], new[key]):
             a, b = old[key], new[key]
             if isinstance(a, list) and isinstance(b, list) and len(a) == len(b) and len(a) > 4:
-                count = sum(not _same(x, y) for x, y in zip(a, b))
-                lines.append(f"{key}: {count} of {len(a)} entries differ")
+                differ = sum(not _same(x, y) for x, y in zip(a, b))
+                lines.append(f"{key}: {differ} of {len(a)} entries differ")
             else:
                 lines.append(f"{key}: {_text(a)} -> {_text(b)}")
     for key, what in DIGESTS.items():

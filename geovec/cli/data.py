@@ -11,6 +11,7 @@ import typer
 import geovec.cli.embeddings as emb
 from geovec.cli.app import DbArgument, app, command, open_existing, split_list
 from geovec.cli.helptext import DATA_IN, STORE
+from geovec.counts import count
 from geovec.defaults import DEFAULT_BATCH_SIZE
 from geovec.geo.cutouts import CUTOUT_FOV, CUTOUT_SIZE, SIDE_HEADINGS
 from geovec.geo.grid import TILE_M
@@ -187,7 +188,7 @@ def grid_command(
 
     grid = reference_grid(parse_bbox(bbox), tile_m, spacing_m)
     text = grid.to_csv(out)
-    typer.echo(f"wrote {len(grid)} tiles to {out}" if out else text.rstrip("\n"))
+    typer.echo(f"wrote {count(len(grid), 'tile')} to {out}" if out else text.rstrip("\n"))
 
 
 @command(app, "cutouts", panel=DATA_IN)
@@ -206,7 +207,7 @@ def cutouts_command(
     from geovec.geo.cutouts import parse_headings, parse_size, write_cutouts
 
     written = write_cutouts(panoramas, out, parse_headings(headings), parse_size(size), fov)
-    typer.echo(f"wrote {len(written)} views to {out}")
+    typer.echo(f"wrote {count(len(written), 'view')} to {out}")
 
 
 @command(app, "aerial", panel=DATA_IN)

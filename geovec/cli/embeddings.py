@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from geovec.counts import count
+
 EmbeddingsFlag = Annotated[
     bool,
     typer.Option(
@@ -86,10 +88,11 @@ def ingest_embeddings_command(
     summary = geovec.ingest_embeddings(
         geovec.open(db), source, view=view, feature=feature, progress=True, **columns
     )
-    linked = f", linked {summary.linked} pairs" if summary.linked else ""
+    linked = f", linked {count(summary.linked, 'pair')}" if summary.linked else ""
     typer.echo(
-        f"imported {summary.ingested} {view} rows{linked}, skipped {summary.skipped} stored "
-        f"before, failed {summary.failed} ({feature}; {summary.seconds:.1f} s)"
+        f"imported {count(summary.ingested, f'{view} row')}{linked}, skipped "
+        f"{summary.skipped} stored before, failed {summary.failed} "
+        f"({feature}; {summary.seconds:.1f} s)"
     )
     return True
 

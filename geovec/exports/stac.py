@@ -31,6 +31,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
+from geovec.counts import count
 from geovec.defaults import __version__
 from geovec.errors import ExportError
 from geovec.exports.geoparquet import MEDIA_TYPE, read_geo_metadata
@@ -71,8 +72,9 @@ class StacExport:
     def summary(self) -> str:
         items = sum(len(v) for v in self.collections.values())
         return (
-            f"wrote {self.catalog}: {len(self.collections)} collections, {items} items "
-            f"({len(self.exported)} tables exported, {len(self.skipped)} other files left out)"
+            f"wrote {self.catalog}: {count(len(self.collections), 'collection')}, "
+            f"{count(items, 'item')} ({count(len(self.exported), 'table')} exported, "
+            f"{count(len(self.skipped), 'other file')} left out)"
         )
 
 

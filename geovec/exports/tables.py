@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from geovec.counts import count
 from geovec.defaults import __version__
 from geovec.errors import ExportError
 from geovec.exports.geoparquet import (
@@ -69,8 +70,8 @@ class TableExport:
     def summary(self) -> str:
         features = ", ".join(f"{n} ({d})" for n, d in self.features.items()) or "no features"
         return (
-            f"wrote {self.path}: {self.rows} {self.view} rows ({self.located} located), "
-            f"{self.row_groups} row groups, {features}"
+            f"wrote {self.path}: {count(self.rows, f'{self.view} row')} ({self.located} "
+            f"located), {count(self.row_groups, 'row group')}, {features}"
         )
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from geovec.counts import count
 from geovec.defaults import (
     DEFAULT_EPOCHS,
     DEFAULT_HEAD_BATCH,
@@ -65,8 +66,9 @@ class TrainSummary:
         left_out = ", ".join(f"{n} {why}" for why, n in self.excluded.items()) or "none"
         m = self.metrics
         return (
-            f"trained {self.name} on {self.pairs} pairs ({self.validation} held out); best "
-            f"epoch {self.best_epoch} of {self.epochs}: validation R@1 {m['validation_r1']:.3f} "
+            f"trained {self.name} on {count(self.pairs, 'pair')} ({self.validation} held out); "
+            f"best epoch {self.best_epoch} of {self.epochs}: validation R@1 "
+            f"{m['validation_r1']:.3f} "
             f"(chance {m['chance_r1']:.3f}), loss {m['validation_loss']:.3f}; left out: "
             f"{left_out}; {self.seconds:.1f} s ({self.pairs_per_second:.0f} pairs/s in "
             f"training) -> {self.path}"

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from geovec.counts import count
 from geovec.errors import GeovecError
 from geovec.geo.aerial import open_source
 from geovec.geo.grid import TILE_M
@@ -61,7 +62,7 @@ class AerialSummary:
     def line(self) -> str:
         rate = self.written / self.seconds if self.seconds > 0 else 0.0
         return (
-            f"wrote {self.written} images to {self.out} ({rate:.1f} images/s), "
+            f"wrote {count(self.written, 'image')} to {self.out} ({rate:.1f} images/s), "
             f"failed {self.failed}; manifest {self.manifest}"
             + (f", failures {self.failures}" if self.failed else "")
         )

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from geovec.counts import count
 from geovec.defaults import DEFAULT_BATCH_SIZE
 from geovec.engines import in_ray_session
 from geovec.errors import GeovecError
@@ -60,7 +61,7 @@ class IngestSummary:
 
     def line(self, verb: str = "ingested") -> str:
         dropped = f", dropped {self.indoor} indoor" if self.indoor else ""
-        dropped += f", linked {self.linked} pairs" if self.linked else ""
+        dropped += f", linked {count(self.linked, 'pair')}" if self.linked else ""
         return (
             f"{verb} {self.ingested}{dropped}, skipped {self.skipped} done before, failed "
             f"{self.failed} ({', '.join(self.features)}; {self.seconds:.1f} s, "

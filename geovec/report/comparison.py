@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from geovec.counts import count
 from geovec.report.figures import _save, plt
 from geovec.report.paths import output_file, output_folder
 from geovec.report.results import write_json
@@ -52,7 +53,8 @@ def comparison_figure(result: Comparison, path: Path) -> Path:
     title = "side by side at the same places"
     if result.crossview:
         title += (
-            f" ({result.crossview['protocol']} protocol, {result.crossview['queries']} queries)"
+            f" ({result.crossview['protocol']} protocol, "
+            f"{count(result.crossview['queries'], 'query')})"
         )
     ax.set_title(title, fontsize=10)
     if not metrics:

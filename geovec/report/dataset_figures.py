@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from geovec.counts import count
 from geovec.errors import GeovecError
 from geovec.geo.grid import TILE_M
 from geovec.ingestion.run import INDOOR_STAGE
@@ -83,7 +84,8 @@ def region_overview(
         limits = (min(limits[0], w), max(limits[1], e), min(limits[2], s), max(limits[3], n))
     missing = len(tiles) - drawn
     ax.set_title(
-        f"aerial mosaic ({len(tiles)} tiles" + (f", {missing} unreadable)" if missing else ")"),
+        f"aerial mosaic ({count(len(tiles), 'tile')}"
+        + (f", {missing} unreadable)" if missing else ")"),
         fontsize=10,
     )
     legend = None

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
+from geovec.counts import count  # noqa: E402
 from geovec.errors import GeovecError  # noqa: E402
 from geovec.report.paths import output_file  # noqa: E402
 
@@ -177,7 +178,9 @@ def tile_heatmap(
                     linewidth=2.5 if rank == 0 else 1.2,
                 )
             )
-        handles.append(Patch(facecolor="none", edgecolor="cyan", label=f"best {len(top)} tiles"))
+        handles.append(
+            Patch(facecolor="none", edgecolor="cyan", label=f"best {count(len(top), 'tile')}")
+        )
     if true_lonlat is not None:
         t = _local_metres(np.asarray([true_lonlat], float), origin)[0]
         ax.scatter(*t, marker="*", s=260, color="lime", edgecolors="black", zorder=4)

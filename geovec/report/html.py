@@ -6,6 +6,8 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+from geovec.counts import count
+
 
 def write_report(
     out: Path,
@@ -39,7 +41,8 @@ def write_report(
     )
     head = numbers.get("head")
     head_note = (
-        f"{head['pairs']} pairs, {head['held_out']} held out, best epoch {head['best_epoch']}"
+        f"{count(head['pairs'], 'pair')}, {head['held_out']} held out, best epoch "
+        f"{head['best_epoch']}"
         if head
         else "none trained"
     )
@@ -57,8 +60,9 @@ def write_report(
 <style>body{{font-family:sans-serif;max-width:1100px;margin:auto}}
 td,th{{padding:2px 10px;text-align:right}}</style></head><body>
 <h1>geovec demo on the synthetic world</h1>
-<p>Features: {html.escape(", ".join(features))}. Ingested {numbers["ingest"]["ingested"]} images
-({numbers["ingest"]["failed"]} failed). Isolated test set: {numbers["isolation"]["isolated"]} of
+<p>Features: {html.escape(", ".join(features))}.
+Ingested {count(numbers["ingest"]["ingested"], "image")} ({numbers["ingest"]["failed"]} failed).
+Isolated test set: {numbers["isolation"]["isolated"]} of
 {numbers["isolation"]["total"]} ground images within {numbers["isolation"]["radius_m"]:g} m.
 Total time {numbers["seconds"]} s.</p>
 <h2>Cross-view localisation (Section 4.3)</h2>

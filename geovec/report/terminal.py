@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from geovec.counts import count
 from geovec.errors import GeovecError
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ def format_table(table: pa.Table, fmt: str = "table", max_rows: int = 200) -> st
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in cells]
     more = len(rows) - max_rows
-    lines.append(f"({len(rows)} rows{f', first {max_rows} shown' if more > 0 else ''})")
+    lines.append(f"({count(len(rows), 'row')}{f', first {max_rows} shown' if more > 0 else ''})")
     return "\n".join(lines)
 
 
@@ -115,7 +116,7 @@ def search_lines(hits: list[SearchHit]) -> list[str]:
 def landcover_line(result: LandcoverResult) -> str:
     """Tiles, variance explained, and class accuracy against chance when known."""
     explained = sum(result.explained_variance)
-    line = f"{result.region}: {result.tiles} tiles, variance explained {explained:.2f}"
+    line = f"{result.region}: {count(result.tiles, 'tile')}, variance explained {explained:.2f}"
     if result.class_accuracy is not None:
         line += f", class accuracy {result.class_accuracy:.2f} (chance {result.chance:.2f})"
     return line

@@ -24,6 +24,7 @@ ROWS_PER_PARTITION = 256
 """LanceDB trains at most rows / 256 IVF partitions (k-means needs samples in each)."""
 SUB_VECTOR_DIMS = 8
 """Preferred values per PQ sub-vector: one byte codes 8 values well; far more loses recall
+from geovec.counts import count
 (1 sub-vector of 205 values finds almost nothing), far fewer wastes space."""
 MIN_ROWS = 256
 """Fewer rows than this: the index cannot train (PQ needs 256 samples per code book)."""
@@ -43,11 +44,11 @@ class IndexInfo:
     sub_vectors: int | None = None
 
     def line(self) -> str:
-        shape = [f"{self.indexed_rows} rows"]
+        shape = [count(self.indexed_rows, "row")]
         if self.unindexed_rows:
             shape.append(f"{self.unindexed_rows} appended since, searched exactly")
         if self.partitions:
-            shape.append(f"{self.partitions} partitions")
+            shape.append(count(self.partitions, "partition"))
         if self.sub_vectors:
             shape.append(f"{self.sub_vectors} sub-vectors")
         return f"{self.view}.{self.feature}: {self.kind} ({', '.join(shape)})"

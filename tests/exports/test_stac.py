@@ -183,7 +183,7 @@ def test_cli_export_stac(grid_store, tmp_path):
     assert data["collections"] == {"gist": ["map-gist"]}
     assert data["exported"] == [str(tmp_path / "s" / "map-gist.parquet")]
     text = runner.invoke(app, ["export", db, "--stac", str(tmp_path / "s")])
-    assert text.exit_code == 0 and "1 collections, 3 items" in text.output
+    assert text.exit_code == 0 and "1 collection, 3 items" in text.output
     (tmp_path / "f").write_text("x")
     for args, message in (
         (["--stac", str(tmp_path / "f")], "is a file"),

@@ -13,6 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from geovec.counts import count
 from geovec.errors import DatasetError
 
 SCHEMA = pa.schema(
@@ -53,7 +54,7 @@ class DatasetSummary:
 
     def line(self) -> str:
         splits = ", ".join(f"{k} {v}" for k, v in sorted(self.splits.items()))
-        left = f"; left out {self.left_out} pairs missing an image ({self.missing})"
+        left = f"; left out {count(self.left_out, 'pair')} missing an image ({self.missing})"
         return (
             f"{self.dataset}: {self.ground} ground and {self.overhead} overhead images "
             f"({splits}) in {self.manifest}" + (left if self.left_out else "")
