@@ -16,6 +16,7 @@ import time
 
 import numpy as np
 
+from geovec.counts import count
 from geovec.errors import VectorIndexError
 from geovec.store.database import Store
 
@@ -24,7 +25,6 @@ ROWS_PER_PARTITION = 256
 """LanceDB trains at most rows / 256 IVF partitions (k-means needs samples in each)."""
 SUB_VECTOR_DIMS = 8
 """Preferred values per PQ sub-vector: one byte codes 8 values well; far more loses recall
-from geovec.counts import count
 (1 sub-vector of 205 values finds almost nothing), far fewer wastes space."""
 MIN_ROWS = 256
 """Fewer rows than this: the index cannot train (PQ needs 256 samples per code book)."""
