@@ -254,7 +254,7 @@ def _fit(head, reader, plan: BatchPlan, validation, epochs, rng, seed, progress)
             if val_loss < best_loss:
                 best_loss, best_epoch, best_params = val_loss, epoch, head.params
                 best_metrics = {"train_loss": train_loss, "validation_r1": val_r1}
-            bar.describe(f"train {head.name} · loss {train_loss:.3f} · validation R@1 {val_r1:.3f}")
+            bar.describe(f"epoch {epoch}: loss {train_loss:.3f}, validation R@1 {val_r1:.3f}")
     head.params = best_params
     metrics = {
         "validation_loss": float(best_loss),
