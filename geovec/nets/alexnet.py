@@ -154,6 +154,23 @@ class AlexNet(nn.Module):
         return self.head(self.trunk(x))
 
 
+CPU_COMPILER_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": ""}
+"""XLA options for the network's programs on the CPU: every convolution and dot on XLA's
+own (Eigen) kernels. jax 0.10 hands both to YNNPACK by default, which runs AlexNet's
+convolutions 1.2 to 2.5x slower on this 2-core AVX-512 machine (conv1: 2.2x) and its fc
+dots no faster; the whole network gains about 1.2x (bench/extract.py --variants).
+Results agree to float rounding (the fidelity tests hold at their tolerance)."""
+
+
+def compiler_options(backend: str | None = None) -> dict[str, str]:
+    """XLA compile options for programs that run the network on ``backend`` (default:
+    jax's default backend): :data:`CPU_COMPILER_OPTIONS` on the CPU, none elsewhere. Pass
+    them to ``jax.jit(..., compiler_options=...)``; they join the persistent compilation
+    cache's key like any option."""
+    backend = backend or jax.default_backend()
+    return dict(CPU_COMPILER_OPTIONS) if backend == "cpu" else {}
+
+
 CPU_MICRO_BATCH = 4
 """Images per step of the convolutional trunk on the CPU: XLA:CPU's convolutions keep
 their temporaries in cache at this size (batch 32 on 2 cores: 0.56 -> 0.46 s)."""

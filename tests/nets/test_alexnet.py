@@ -3,9 +3,11 @@ import numpy as np
 import pytest
 
 from geovec.nets.alexnet import (
+    CPU_COMPILER_OPTIONS,
     CaffeNet,
     TinyAlexNet,
     caffe_max_pool,
+    compiler_options,
     local_response_norm,
     param_shapes,
     run,
@@ -117,3 +119,19 @@ def test_lrn_formula():
         reference_alexnet.lrn(np.transpose(x, (0, 3, 1, 2)).astype(np.float64)), (0, 2, 3, 1)
     )
     np.testing.assert_allclose(got, want, rtol=1e-5)
+
+
+def test_cpu_compiler_options_keep_the_network_off_ynnpack_and_match_reference():
+    """On the CPU the network's program runs its convolutions and dots on XLA's own kernels
+    (jax hands them to YNNPACK by default, slower for AlexNet), with the reference's blobs."""
+    caffe_params = reference_alexnet.random_params(reference_alexnet.TINY_CONVS, 16, 7, seed=8)
+    model = TinyAlexNet()
+    params = caffe_to_flax(decode_net(caffe_writer.caffemodel(caffe_params)), model)
+    x = np.random.default_rng(9).uniform(-120, 130, (2, 3, 227, 227))
+    forward = jax.jit(lambda p, xb: run(model, p, xb)[1], compiler_options=compiler_options("cpu"))
+    xb = np.transpose(x, (0, 2, 3, 1)).astype(np.float32)
+    hlo = forward.lower(params, xb).compile().as_text()
+    assert "ynn_fusion" not in hlo and " convolution(" in hlo and " dot(" in hlo
+    want = reference_alexnet.forward(x, caffe_params, reference_alexnet.TINY_CONVS)
+    assert_blobs_close({k: np.asarray(v) for k, v in forward(params, xb).items()}, want)
+    assert compiler_options("gpu") == {} and compiler_options("cpu") == CPU_COMPILER_OPTIONS
