@@ -32,6 +32,7 @@ from geovec.analyses.metrics import (
     chance_area_under_curve,
     chance_top_one_percent,
     check_thresholds,
+    curve_columns,
     error_summary,
     error_words,
     localisation_curve,
@@ -121,10 +122,11 @@ class Evaluation:
         )
 
     def as_dict(self) -> dict:
-        """The aggregates, for JSON (the per-query ranks stay in :attr:`ranks`)."""
-        return {
-            f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "ranks"
-        }
+        """The aggregates, for JSON (the per-query ranks stay in :attr:`ranks`); the curve
+        as two arrays (:func:`~geovec.analyses.metrics.curve_columns`)."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "ranks"}
+        out["curve"] = curve_columns(self.curve)
+        return out
 
 
 @recorded

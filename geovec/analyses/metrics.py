@@ -47,6 +47,26 @@ def localisation_curve(
     return [[float(p), float(np.mean(ranks < retrieved(n, p)))] for p in grid]
 
 
+CURVE_COLUMNS = ("percent", "localised")
+"""The keys of a curve in JSON: percent of candidates retrieved, fraction localised."""
+
+
+def curve_columns(curve) -> dict[str, list[float]]:
+    """A curve (``[[percent, fraction], ...]``) as JSON writes it: two arrays,
+    ``{"percent": [...], "localised": [...]}``; one already so is kept."""
+    if isinstance(curve, dict):
+        return {k: list(curve[k]) for k in CURVE_COLUMNS}
+    return {k: [float(point[i]) for point in curve] for i, k in enumerate(CURVE_COLUMNS)}
+
+
+def curve_points(curve) -> list[list[float]]:
+    """A curve read from JSON, either way it was written (two arrays, or the pairs an
+    older geovec wrote), as ``[[percent, fraction], ...]``."""
+    if isinstance(curve, dict):
+        return [[float(p), float(f)] for p, f in zip(*(curve[k] for k in CURVE_COLUMNS))]
+    return [[float(p), float(f)] for p, f in curve]
+
+
 def top_one_percent(ranks: np.ndarray, candidates: np.ndarray) -> float:
     """Fraction of queries whose true tile is among the first max(1, N // 100) of their N
     candidates (rank < max(1, N // 100)): the cross-view community's R@top-1 %."""

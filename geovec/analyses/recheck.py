@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from geovec.analyses.crossview import evaluate
+from geovec.analyses.metrics import curve_columns
 from geovec.counts import count
 from geovec.errors import ResultsError
 from geovec.store import Store
@@ -76,6 +77,8 @@ def check_results(path: str | Path, store: str | Path | None = None) -> CheckRes
     entries = data if isinstance(data, list) else [data]
     differences, notes = [], []
     for entry in entries:
+        if isinstance(entry, dict) and isinstance(entry.get("curve"), list):
+            entry = {**entry, "curve": curve_columns(entry["curve"])}  # as an older geovec wrote it
         provenance = entry.get("provenance") if isinstance(entry, dict) else None
         if not isinstance(provenance, dict) or "arguments" not in provenance:
             raise ResultsError(

@@ -26,10 +26,26 @@ if TYPE_CHECKING:
 
 
 def write_json(obj: object, path: Path) -> Path:
-    """``obj`` as indented JSON (numpy scalars and paths as plain values)."""
+    """``obj`` as indented JSON (numpy scalars and paths as plain values), each array of
+    plain values on one line (a curve's 101 points are two lines, not 400)."""
     path = output_file(path)
-    path.write_text(json.dumps(obj, indent=1, default=_plain))
+    path.write_text(compact_json(obj) + "\n")
     return path
+
+
+def compact_json(obj: object, level: int = 0) -> str:
+    """``obj`` as JSON, objects and arrays of them indented one space a level, arrays of
+    plain values (numbers, text) on one line."""
+    if level == 0:
+        obj = json.loads(json.dumps(obj, default=_plain))
+    pad = " " * level
+    if isinstance(obj, dict) and obj:
+        items = [f"{pad} {json.dumps(k)}: {compact_json(v, level + 1)}" for k, v in obj.items()]
+        return "{\n" + ",\n".join(items) + f"\n{pad}}}"
+    if isinstance(obj, list) and any(isinstance(v, dict | list) for v in obj):
+        items = [f"{pad} {compact_json(v, level + 1)}" for v in obj]
+        return "[\n" + ",\n".join(items) + f"\n{pad}]"
+    return json.dumps(obj)
 
 
 def _plain(value):

@@ -62,7 +62,7 @@ def test_cli_evaluate_json_curve_and_ranks(tmp_path):
         "recall",
         "curve",
     } <= set(data)
-    assert data["curve"][-1] == [100.0, 1.0]
+    assert data["curve"]["percent"][-1] == 100.0 and data["curve"]["localised"][-1] == 1.0
     assert (out / "curve.png").stat().st_size > 1000
     assert json.loads((out / "evaluate_gist.json").read_text())["queries"] == 2
     ranks = pq.read_table(out / "ranks_gist.parquet")

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 import geovec
 from geovec.analyses.isolation import isolate
+from geovec.analyses.metrics import curve_points
 from geovec.analyses.recheck import check_results
 from geovec.cli import app
 from geovec.errors import ResultsError
@@ -157,16 +158,27 @@ def test_check_names_each_changed_number(store, tmp_path):
     edited = json.loads(json.dumps(result))
     edited["top_1_percent"] = 0.125
     edited["within_m"]["25"] = 0.75
-    edited["curve"][40][1] = 0.0
+    edited["curve"]["localised"][40] = 0.0
     path = tmp_path / "edited.json"
     path.write_text(json.dumps([edited, json.loads(json.dumps(result))]))
     verdict = check_results(path)
     assert verdict.results == 2
     assert verdict.differences == [
         f"gist: top_1_percent: 0.125 -> {result['top_1_percent']}",
-        "gist: curve: 1 of 101 entries differ",
+        "gist: curve.localised: 1 of 101 entries differ",
         f"gist: within_m.25: 0.75 -> {json.dumps(result['within_m']['25'])}",
     ]
+
+
+def test_check_reads_a_curve_as_an_older_geovec_wrote_it(store, tmp_path):
+    """Older files hold the curve as [[percent, fraction], ...]: the same numbers."""
+    result = json.loads(json.dumps(geovec.evaluate(store, "gist", neighbors=2).as_dict()))
+    curve = result["curve"]
+    old = {**result, "curve": [[p, f] for p, f in zip(curve["percent"], curve["localised"])]}
+    (tmp_path / "old.json").write_text(json.dumps(old, indent=1))
+    verdict = check_results(tmp_path / "old.json")
+    assert verdict.identical, verdict.differences
+    assert curve_points(old["curve"]) == curve_points(curve) and len(curve_points(curve)) == 101
 
 
 def test_check_refuses_what_it_cannot_rerun(store, tmp_path):
