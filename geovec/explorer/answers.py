@@ -29,7 +29,7 @@ from geovec.explorer.geojson import union
 from geovec.explorer.heatmap_cache import HeatmapCache
 from geovec.explorer.images import VIEWS
 from geovec.explorer.landcover import LandCoverOverlays
-from geovec.explorer.points import DEFAULT_PAGE, GroundPoints
+from geovec.explorer.points import DEFAULT_PAGE, GroundPoints, PointsAnswer
 from geovec.explorer.requests import NotFound, RequestError
 from geovec.geo.bounds import Bbox
 from geovec.geo.webtiles import MapTiles
@@ -40,8 +40,8 @@ from geovec.store.filters import id_filter
 
 class Explorer:
     """The explorer's answers over the store at ``store`` (a path or an open Store),
-    read-only. Keeps what does not change while it serves: the photos' GeoJSON (per
-    ground version), the map tiles' positions and web tiles (per map version, the tiles
+    read-only. Keeps what does not change while it serves: the photos' GeoJSON page set
+    (per ground version), the map tiles' positions and web tiles (per map version, the tiles
     on disk beside the store), heatmaps and the regions' inputs (per store version),
     land-cover images."""
 
@@ -110,6 +110,20 @@ class Explorer:
     ) -> bytes:
         """:meth:`geovec.explorer.points.GroundPoints.geojson`."""
         return self.ground_points.geojson(bbox, offset=offset, limit=limit)
+
+    def points_answer(
+        self,
+        bbox: Bbox | None = None,
+        *,
+        offset: int = 0,
+        limit: int = DEFAULT_PAGE,
+        gzip_ok: bool = False,
+        if_none_match: str | None = None,
+    ) -> PointsAnswer:
+        """:meth:`geovec.explorer.points.GroundPoints.answer`."""
+        return self.ground_points.answer(
+            bbox, offset=offset, limit=limit, gzip_ok=gzip_ok, if_none_match=if_none_match
+        )
 
     def image_file(self, view: str, ident: str) -> Path:
         """:func:`geovec.explorer.images.image_file`."""

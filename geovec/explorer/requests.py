@@ -62,6 +62,22 @@ def number(params, name: str, default: float, low: float, high: float) -> float:
     return out
 
 
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    """Whether an Accept-Encoding header allows gzip (``gzip`` or ``*`` with q above 0)."""
+    for item in (accept_encoding or "")[:1024].split(","):
+        name, _, params = item.partition(";")
+        if name.strip().lower() not in ("gzip", "x-gzip", "*"):
+            continue
+        q = params.strip().lower()
+        try:
+            weight = float(q[2:]) if q.startswith("q=") else 1.0
+        except ValueError:
+            weight = 0.0
+        if weight > 0:
+            return True
+    return False
+
+
 def bbox(params, name: str = "bbox") -> Bbox | None:
     """Parameter ``name`` as a checked lon/lat box "W,S,E,N" (decimal degrees), or None."""
     value = text(params, name, required=False, max_length=200)
