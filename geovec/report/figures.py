@@ -229,27 +229,49 @@ def image_pair(
     titles=("", ""),
     legend: dict[str, tuple[float, float, float]] | None = None,
     suptitle: str = "",
+    extent: tuple[float, float, float, float] | None = None,
+    origin: tuple[float, float] | None = None,
 ) -> Path:
     """One or two RGB images side by side, each with a short title, a figure title above
     both, and ``legend`` (label: RGB in [0, 1]) naming the colours of the right one,
-    outside the images (below them), so that it covers nothing."""
+    outside the images (below them), so that it covers nothing. With ``extent`` (west,
+    east, south, north, metres in the azimuthal equidistant frame centred on ``origin``,
+    lon, lat) the images have axes in metres east and north of ``origin``, as the
+    heatmaps do; without, no axes."""
     panels = [left] if right is None else [left, right]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 5.2), squeeze=False)
+    aspect = left.shape[0] / max(left.shape[1], 1)
+    if extent is not None:
+        aspect = (extent[3] - extent[2]) / max(extent[1] - extent[0], 1e-9)
+    tall = 3.6 * min(max(aspect, 0.3), 2.5) + 0.9 + (0.6 if extent else 0) + (0.4 if legend else 0)
+    fig, axes = plt.subplots(
+        1,
+        len(panels),
+        figsize=(4.5 * len(panels), tall),
+        squeeze=False,
+        sharey=True,
+        layout="constrained",
+    )
     axes = axes[0]
-    for ax, img, title in zip(axes, panels, titles):
-        ax.imshow(img, interpolation="nearest")
+    for i, (ax, img, title) in enumerate(zip(axes, panels, titles)):
+        ax.imshow(img, interpolation="nearest", extent=extent)
         ax.set_title(title, fontsize=11)
-        ax.axis("off")
+        if extent is None:
+            ax.axis("off")
+            continue
+        where = f"{origin[0]:.4f}, {origin[1]:.4f}" if origin is not None else "the centre"
+        ax.set_xlabel(f"metres east of {where} (lon, lat)", fontsize=9)
+        if i == 0:
+            ax.set_ylabel("metres north", fontsize=9)
+        ax.tick_params(labelsize=8)
     if suptitle:
         fig.suptitle(suptitle, fontsize=12)
     if legend and right is not None:
         handles = [Patch(color=colour, label=label) for label, colour in legend.items()]
         fig.legend(
             handles=handles,
-            loc="lower center",
+            loc="outside lower center",
             ncol=min(len(handles), 6),
             fontsize=9,
             frameon=False,
         )
-        fig.subplots_adjust(bottom=0.12)
     return _save(fig, path)

@@ -109,11 +109,11 @@ def write_search_montage(query: str | Path, hits: list[SearchHit], path: Path) -
     """Paper Figure 8: the query, its nearest aerial images, and their ground photos."""
     return montage(
         [
-            ("query", [(str(query), Path(query).name)]),
             ("nearest aerial", [(h.overhead_path, f"{h.id} {h.distance:.2f}") for h in hits]),
             ("their ground photos", [(h.ground_path or "", h.id) for h in hits]),
         ],
         path,
+        lead=("query", str(query), Path(query).name),
     )
 
 
@@ -160,4 +160,6 @@ def write_landcover(result: LandcoverResult, path: Path) -> Path:
         (f"{result.feature}: first 3 principal components", "true land cover (per tile)"),
         legend=legend,
         suptitle=f"{result.region}{accuracy}",
+        extent=result.extent,
+        origin=result.origin,
     )
