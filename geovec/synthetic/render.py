@@ -1,15 +1,19 @@
 """Rendering the planned images in worker processes: aerial tiles and images, photos,
-indoor rooms and panoramas with their side cutouts; and the land-cover raster."""
+indoor rooms and panoramas with their side cutouts; and the land-cover raster.
+
+The workers are loky's: spawned processes that do not run the caller's main module again
+(multiprocessing's spawn and forkserver start methods do, so a script calling
+:func:`geovec.synth` without an ``if __name__ == "__main__":`` guard would start itself
+again in every worker and never return). They need only geovec's own modules."""
 
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
+from loky import ProcessPoolExecutor
 from PIL import Image
 
 from geovec.geo.cutouts import SIDE_HEADINGS, cutout
@@ -63,15 +67,13 @@ def _render(job_and_region: tuple[Job, str]) -> str:
 
 
 def render_jobs(jobs, worlds: dict[str, World], workers: int | None, progress: bool) -> None:
-    """Render the jobs whose image is not there yet, in worker processes."""
+    """Render the jobs whose image is not there yet, in worker processes (safe to call from
+    a script without a main guard: the workers never import the caller's ``__main__``)."""
     todo = [j for j in jobs if not Path(j[0].path).exists()]
     workers = workers or min(len(todo), os.cpu_count() or 1, 8) or 1
     with ProgressReporter("synth", len(todo), enabled=progress) as bar:
         if workers > 1:
-            context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(
-                workers, mp_context=context, initializer=_init_worker, initargs=(worlds,)
-            ) as pool:
+            with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(worlds,)) as pool:
                 for _ in pool.map(_render, todo, chunksize=8):
                     bar.advance()
         else:
