@@ -72,7 +72,7 @@ def search(
     k: int = DEFAULT_K,
     bbox: Bbox | tuple | str | None = None,
     near: Near | tuple | str | None = None,
-    exact: bool = False,
+    exact: bool | None = None,
     nprobes: int | None = None,
     refine_factor: int | None = None,
 ) -> list[SearchHit]:
@@ -82,10 +82,15 @@ def search(
     Args:
       bbox: only within this box (west, south, east, north; decimal degrees).
       near: only within a circle (lon, lat in decimal degrees, radius in metres).
-      exact: scan every vector even where the feature has an index (``geovec index``);
-        otherwise the index is used when there is one.
-      nprobes: IVF partitions the index searches (more: better recall, slower).
-      refine_factor: re-rank ``k * refine_factor`` index candidates by their full vectors.
+      exact: True scans every vector even where the feature has an index (``geovec
+        index``); False goes through the index; None (the default): through the index
+        when there is one and the table holds at least
+        :data:`~geovec.store.indexes.EXACT_SCAN_VALUES` values (rows x length), or when
+        ``nprobes`` or ``refine_factor`` is given; exactly otherwise (as fast, there).
+      nprobes: IVF partitions the index searches (more: better recall, slower; default
+        :func:`~geovec.store.indexes.default_nprobes`).
+      refine_factor: re-rank ``k * refine_factor`` index candidates by their full vectors
+        (default :data:`~geovec.store.indexes.DEFAULT_REFINE_FACTOR`).
     """
     if (image is None) == (vector is None):
         raise GeovecError("give an aerial image file or a feature vector (one of them)")

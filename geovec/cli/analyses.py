@@ -394,7 +394,8 @@ def search_command(
         str | None, typer.Option(help="Only within LON,LAT,RADIUS_M of a point.")
     ] = None,
     exact: Annotated[
-        bool, typer.Option(help="Scan every vector, even where the feature has an index.")
+        bool,
+        typer.Option(help="Scan every vector (as search does anyway on small tables)."),
     ] = False,
     nprobes: Annotated[
         int | None, typer.Option(help="Index partitions to search (more: better recall).")
@@ -421,7 +422,7 @@ def search_command(
         k=k,
         bbox=parse_bbox(bbox) if bbox else None,
         near=parse_near(near) if near else None,
-        exact=exact,
+        exact=True if exact else None,
         nprobes=nprobes,
         refine_factor=refine_factor,
     )

@@ -37,9 +37,12 @@ def index_command(
         int | None, typer.Option(help="Measure recall@K of the index against exact search.")
     ] = None,
     queries: Annotated[int, typer.Option(help="Sampled queries for --recall.")] = 100,
-    nprobes: Annotated[int | None, typer.Option(help="--recall: partitions searched.")] = None,
+    nprobes: Annotated[
+        int | None, typer.Option(help="--recall: partitions searched (default: a tenth, >= 20).")
+    ] = None,
     refine_factor: Annotated[
-        int | None, typer.Option(help="--recall: re-rank K x this many by full vectors.")
+        int | None,
+        typer.Option(help="--recall: re-rank K x this many by full vectors (default 10)."),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -76,6 +79,8 @@ def index_command(
             store, view, feature, kind=kind, partitions=partitions, sub_vectors=sub_vectors
         )
         result, line = vars(built), f"built {built.line()}"
+        if built.note:
+            line += f"\nnote: {built.note}"
     if as_json:
         print_json(result)
     else:

@@ -134,3 +134,57 @@ def test_command_line(clustered):
     assert again.exit_code == 1 and "has no vector index" in again.output
     bare = runner.invoke(app, ["index", db])
     assert bare.exit_code == 1 and "name the --view and the --feature" in bare.output
+
+
+@pytest.fixture(scope="module")
+def gist_like(tmp_path_factory):
+    """1,500 overhead rows of 64-d GIST-like vectors: non-negative, most of their energy in
+    a few directions (a low-rank mix of clustered factors plus a little noise)."""
+    rng = np.random.default_rng(2)
+    n, dim, rank = 1500, 64, 8
+    mix = np.abs(rng.normal(size=(rank, dim))) / np.sqrt(rank)
+    centres = rng.normal(size=(30, rank))
+    factors = 0.7 * centres[rng.integers(0, 30, n)] + rng.normal(size=(n, rank))
+    vectors = np.abs(factors @ mix + 0.3 * rng.normal(size=(n, dim))).astype(np.float32)
+    store = geovec.open(tmp_path_factory.mktemp("gist") / "db")
+    rows = [{"id": f"o{i}", "lon": 0.0, "lat": 0.0} for i in range(n)]
+    add_rows(store, "overhead", rows, {"gist": vectors})
+    indexes.build_index(store, "overhead", "gist")  # every default: ivf_pq
+    return store, vectors
+
+
+def test_the_default_index_keeps_recall_at_10_above_0_95(gist_like):
+    store, _ = gist_like
+    measured = indexes.measure_recall(store, "overhead", "gist", k=10, queries=40)
+    assert measured.recall >= 0.95, measured
+    assert measured.refine_factor == indexes.DEFAULT_REFINE_FACTOR
+    assert measured.nprobes == indexes.default_nprobes(1500) and measured.search_exact
+
+
+def test_search_is_exact_below_the_threshold(gist_like, monkeypatch):
+    store, vectors = gist_like
+    assert not indexes.uses_index(1500, 64)
+    for i in (3, 300, 1200):
+        truth = np.argsort(np.linalg.norm(vectors - vectors[i], axis=1), kind="stable")[:10]
+        hits = geovec.search(store, "gist", vector=vectors[i], k=10)
+        assert [h.id for h in hits] == [f"o{j}" for j in truth]
+    query = indexes.nearest_query(store, "overhead", "gist", vectors[0], 10)
+    assert "ANN" not in query.explain_plan()  # a flat scan
+    monkeypatch.setattr(indexes, "EXACT_SCAN_VALUES", 1000)  # as for a big table
+    query = indexes.nearest_query(store, "overhead", "gist", vectors[0], 10)
+    assert "ANN" in query.explain_plan()
+    monkeypatch.undo()
+    tuned = indexes.nearest_query(store, "overhead", "gist", vectors[0], 10, nprobes=3)
+    assert "ANN" in tuned.explain_plan()  # asked for: through the index, small or not
+
+
+def test_indexing_a_small_table_says_search_scans_it(clustered):
+    store, _, _ = clustered
+    built = indexes.build_index(store, "overhead", "f")
+    assert built.note and "search scans them exactly" in built.note
+    assert f"until it holds {indexes.exact_rows(40):,}" in built.note
+    done = runner.invoke(app, ["index", str(store.path), "--view", "overhead", "--feature", "f"])
+    assert done.exit_code == 0, done.output
+    lines = done.output.strip().splitlines()
+    assert len(lines) == 2 and lines[1].startswith("note: overhead.f holds 2,000 vectors")
+    indexes.drop_index(store, "overhead", "f")
