@@ -10,7 +10,11 @@ overview), save; for tiles, fetch the tiles under the square, paste them with Pi
 crop and resize. geovec also handles rotation between CRSs, true metres at any latitude,
 masks and nodata, which the peer ignores.
 
-    python bench/aerial.py [--points 200] [--workdir /tmp/geovec-bench-aerial]
+Like with like: both read on the main thread and hand each PNG to the same number of
+writer threads (geovec's ``PNG_WRITERS``), both are warmed once on the same points, then
+run in turn (geovec, peer, geovec, peer ...) and the best of ``--rounds`` kept.
+
+    python bench/aerial.py [--points 200] [--rounds 2] [--workdir /tmp/geovec-bench-aerial]
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import math
 import shutil
 import subprocess
 import sys
-import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -34,7 +38,8 @@ from rasterio.enums import Resampling  # noqa: E402
 from rasterio.transform import from_origin  # noqa: E402
 from rasterio.windows import from_bounds  # noqa: E402
 
-from geovec.ingestion.aerial import cut_aerial  # noqa: E402
+from bench.common import alternate, report  # noqa: E402
+from geovec.ingestion.aerial import PNG_WRITERS, cut_aerial  # noqa: E402
 
 CENTRE = (-79.94, 32.78)
 UTM = "EPSG:32617"
@@ -112,92 +117,108 @@ def points(path: Path, n: int) -> list[tuple[str, float, float]]:
 def peer_raster(tif: Path, pts, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     to_utm = Transformer.from_crs("EPSG:4326", UTM, always_xy=True)
-    with rasterio.open(tif) as src:
+    with rasterio.open(tif) as src, ThreadPoolExecutor(PNG_WRITERS) as writers:
+        pending = []
         for ident, lon, lat in pts:
             x, y = to_utm.transform(lon, lat)
             window = from_bounds(
                 x - SIZE_M / 2, y - SIZE_M / 2, x + SIZE_M / 2, y + SIZE_M / 2, src.transform
             )
             data = src.read(window=window, out_shape=(3, PX, PX), resampling=Resampling.bilinear)
-            Image.fromarray(np.moveaxis(data, 0, -1)).save(out / f"{ident}.png")
+            image = Image.fromarray(np.moveaxis(data, 0, -1))
+            pending.append(writers.submit(image.save, out / f"{ident}.png"))
+        for future in pending:
+            future.result()
 
 
 def peer_tiles(folder: Path, pts, out: Path, z: int) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    for ident, lon, lat in pts:
-        dlat = math.degrees(SIZE_M / 2 / 6_371_008.8)
-        dlon = dlat / math.cos(math.radians(lat))
-        tiles = list(mercantile.tiles(lon - dlon, lat - dlat, lon + dlon, lat + dlat, zooms=z))
-        x0, y0 = min(t.x for t in tiles), min(t.y for t in tiles)
-        canvas = Image.new(
-            "RGB",
-            ((max(t.x for t in tiles) - x0 + 1) * 256, (max(t.y for t in tiles) - y0 + 1) * 256),
-        )
-        for t in tiles:
-            path = folder / str(z) / str(t.x) / f"{t.y}.png"
-            if path.exists():
-                with Image.open(path) as tile:
-                    canvas.paste(tile.convert("RGB"), ((t.x - x0) * 256, (t.y - y0) * 256))
-        origin = mercantile.xy_bounds(mercantile.Tile(x0, y0, z))
-        m = (origin.right - origin.left) / 256
-        left, top = mercantile.xy(lon - dlon, lat + dlat)
-        right, bottom = mercantile.xy(lon + dlon, lat - dlat)
-        box = (
-            (left - origin.left) / m,
-            (origin.top - top) / m,
-            (right - origin.left) / m,
-            (origin.top - bottom) / m,
-        )
-        canvas.resize((PX, PX), Image.Resampling.BILINEAR, box=box).save(out / f"{ident}.png")
+    with ThreadPoolExecutor(PNG_WRITERS) as writers:
+        pending = []
+        for ident, lon, lat in pts:
+            image = _peer_square(folder, lon, lat, z)
+            pending.append(writers.submit(image.save, out / f"{ident}.png"))
+        for future in pending:
+            future.result()
 
 
-def timed(label, fn, n):
-    started = time.perf_counter()
-    fn()
-    seconds = time.perf_counter() - started
-    print(f"{label:<34} {n / seconds:6.1f} images/s ({seconds:.1f} s)")
-    return n / seconds
+def _peer_square(folder: Path, lon: float, lat: float, z: int) -> Image.Image:
+    """The square around (lon, lat) from a tile folder: fetch, paste, crop and resize."""
+    dlat = math.degrees(SIZE_M / 2 / 6_371_008.8)
+    dlon = dlat / math.cos(math.radians(lat))
+    tiles = list(mercantile.tiles(lon - dlon, lat - dlat, lon + dlon, lat + dlat, zooms=z))
+    x0, y0 = min(t.x for t in tiles), min(t.y for t in tiles)
+    canvas = Image.new(
+        "RGB",
+        ((max(t.x for t in tiles) - x0 + 1) * 256, (max(t.y for t in tiles) - y0 + 1) * 256),
+    )
+    for t in tiles:
+        path = folder / str(z) / str(t.x) / f"{t.y}.png"
+        if path.exists():
+            with Image.open(path) as tile:
+                canvas.paste(tile.convert("RGB"), ((t.x - x0) * 256, (t.y - y0) * 256))
+    origin = mercantile.xy_bounds(mercantile.Tile(x0, y0, z))
+    m = (origin.right - origin.left) / 256
+    left, top = mercantile.xy(lon - dlon, lat + dlat)
+    right, bottom = mercantile.xy(lon + dlon, lat - dlat)
+    box = (
+        (left - origin.left) / m,
+        (origin.top - top) / m,
+        (right - origin.left) / m,
+        (origin.top - bottom) / m,
+    )
+    return canvas.resize((PX, PX), Image.Resampling.BILINEAR, box=box)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=2, help="timed runs of each side, in turn")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/geovec-bench-aerial"))
     args = parser.parse_args()
     work = args.workdir
     work.mkdir(parents=True, exist_ok=True)
     tif, tiles = build(work)
     pts = points(work / "points.csv", args.points)
+    n = args.points
+    threads = f"1 reading + {PNG_WRITERS} PNG writer"
     print(
-        f"{args.points} squares of {SIZE_M:g} m at {PX} px; raster {SIDE_PX}^2 px at "
-        f"{METRES_PER_PX} m"
+        f"{n} squares of {SIZE_M:g} m at {PX} px; raster {SIDE_PX}^2 px at "
+        f"{METRES_PER_PX} m; warm-up 1, best of {args.rounds} in turn"
     )
-    for _ in range(2):  # alternate rounds: this machine's speed drifts
-        ours = timed(
-            "geovec aerial, GeoTIFF",
-            lambda: cut_aerial(tif, work / "points.csv", work / "out_geovec", size_m=SIZE_M, px=PX),
-            args.points,
-        )
-        peer = timed(
-            "rasterio/PIL loop, GeoTIFF",
-            lambda: peer_raster(tif, pts, work / "out_peer"),
-            args.points,
-        )
-        print(f"  ratio geovec/peer (GeoTIFF): {ours / peer:.2f}")
-        if tiles is not None:
-            ours = timed(
-                "geovec aerial, tile folder z17",
-                lambda: cut_aerial(
-                    tiles, work / "points.csv", work / "out_geovec_t", size_m=SIZE_M, px=PX, zoom=17
-                ),
-                args.points,
-            )
-            peer = timed(
-                "PIL loop, tile folder z17",
-                lambda: peer_tiles(tiles, pts, work / "out_peer_t", 17),
-                args.points,
-            )
-            print(f"  ratio geovec/peer (tiles): {ours / peer:.2f}")
+    seconds = alternate(
+        {
+            "geovec": lambda: cut_aerial(
+                tif, work / "points.csv", work / "out_geovec", size_m=SIZE_M, px=PX
+            ),
+            "peer": lambda: peer_raster(tif, pts, work / "out_peer"),
+        },
+        rounds=args.rounds,
+    )
+    report(
+        "GeoTIFF with overviews",
+        "images/s",
+        ("geovec aerial", n / seconds["geovec"], threads),
+        ("rasterio/PIL loop", n / seconds["peer"], threads),
+    )
+    if tiles is None:
+        print("tile folder: skipped (no gdal2tiles.py)")
+        return
+    seconds = alternate(
+        {
+            "geovec": lambda: cut_aerial(
+                tiles, work / "points.csv", work / "out_geovec_t", size_m=SIZE_M, px=PX, zoom=17
+            ),
+            "peer": lambda: peer_tiles(tiles, pts, work / "out_peer_t", 17),
+        },
+        rounds=args.rounds,
+    )
+    report(
+        "XYZ tile folder at z17",
+        "images/s",
+        ("geovec aerial", n / seconds["geovec"], threads),
+        ("PIL loop", n / seconds["peer"], threads),
+    )
 
 
 if __name__ == "__main__":

@@ -4,9 +4,17 @@ temperature, AdamW with warm-up and cosine decay, same batch, same threads), sam
 each in its own process; then ``geovec.train`` end to end from a store (pairs streamed
 from Lance) and ``geovec.embed`` into it.
 
+Like with like: each child process may run on the same ``--threads`` cores (its CPU
+affinity, set before JAX or torch loads: XLA sizes its pool to the cores it may use) and
+torch is given that many intra-op threads (``torch.set_num_threads``); one warm-up step
+each (geovec's compiles), the same steps after it; the two run in turn (geovec, torch,
+geovec, torch ...) for ``--rounds`` and the best kept. torch's OpenMP threads wait
+passively by default (``--omp-wait``): spinning ones lose their core on a shared machine.
+
 N random pairs of D-d features (ground = overhead + noise, so the loss falls).
 
     python bench/head.py [--pairs 20000] [--dim 512] [--batch 256] [--epochs 3]
+                         [--threads os.cpu_count()] [--rounds 2] [--omp-wait passive]
 """
 
 from __future__ import annotations
@@ -22,7 +30,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-THREADS = 2
+
+from bench.common import cores, report  # noqa: E402
+
+
+def pin(threads: int) -> int:
+    """Keep this process to its first ``threads`` allowed cores (before JAX or torch is
+    imported: both size their pools from it); returns the cores it may use."""
+    allowed = sorted(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, allowed[:threads])
+    return len(os.sched_getaffinity(0))
 
 
 def data(args):
@@ -76,7 +93,7 @@ def run_torch(args) -> dict:
     import torch
     from torch import nn
 
-    torch.set_num_threads(THREADS)
+    torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     ground, overhead = (torch.from_numpy(x) for x in data(args))
 
@@ -183,43 +200,63 @@ def main() -> None:
     parser.add_argument("--out-dim", type=int, default=256)
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument(
+        "--threads", type=int, default=cores(), help="cores and threads of each side"
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="timed runs of each side, in turn")
+    parser.add_argument(
+        "--omp-wait",
+        choices=["passive", "active"],
+        default="passive",
+        help="OMP_WAIT_POLICY of torch's threads: passive (waiting threads sleep, as XLA's "
+        "pool does; spinning ones lose their core on a shared machine) or active",
+    )
     parser.add_argument("--child")
     args = parser.parse_args()
     if args.child:
+        used = pin(args.threads)
         run = {"geovec": run_geovec, "torch": run_torch, "store": run_store}[args.child]
-        print(json.dumps(run(args)))
+        print(json.dumps({**run(args), "threads": used}))
         return
     base = [sys.executable, __file__] + [
         f"--{k.replace('_', '-')}={v}" for k, v in vars(args).items() if k != "child"
     ]
-    env = {"OMP_NUM_THREADS": str(THREADS)}  # XLA's CPU pool takes the machine's cores
+    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "OMP_WAIT_POLICY": args.omp_wait}
 
-    results = {}
-    for name in ("geovec", "torch", "store"):
-        out = subprocess.run(
-            [*base, "--child", name], capture_output=True, text=True, env={**os.environ, **env}
-        )
+    def child(name: str) -> dict | None:
+        out = subprocess.run([*base, "--child", name], capture_output=True, text=True, env=env)
         if out.returncode != 0:
             print(f"{name}: failed ({(out.stderr.strip().splitlines() or [out.returncode])[-1]})")
-            continue
-        results[name] = json.loads(out.stdout.strip().splitlines()[-1])
+            return None
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    results = {}
+    for _ in range(args.rounds):
+        for name in ("geovec", "torch"):
+            r = child(name)
+            if r and (name not in results or r["seconds"] < results[name]["seconds"]):
+                results[name] = r
+    store = child("store")
     print(
         f"{args.pairs} pairs of {args.dim}-d features, towers {args.dim}->{args.hidden}->"
-        f"{args.out_dim}, batch {args.batch}, {args.epochs} epochs, {THREADS} threads"
+        f"{args.out_dim}, batch {args.batch}, {args.epochs} epochs; warm-up 1 step each, "
+        f"best of {args.rounds} in turn; torch OMP_WAIT_POLICY={args.omp_wait}"
     )
     rate = {}
     for name in ("geovec", "torch"):
         if name in results:
             r = results[name]
             rate[name] = r["steps"] * args.batch / r["seconds"]
-            print(
-                f"{name:<7} {rate[name]:8.0f} pairs/s  ({r['seconds']:.2f} s; loss "
-                f"{r['first']:.3f} -> {r['last']:.3f})"
-            )
+            print(f"  {name:<7} {r['seconds']:.2f} s; loss {r['first']:.3f} -> {r['last']:.3f}")
     if len(rate) == 2:
-        print(f"ratio geovec/torch training throughput: {rate['geovec'] / rate['torch']:.2f}")
-    if "store" in results:
-        s = results["store"]
+        report(
+            "training throughput",
+            "pairs/s",
+            ("geovec (Flax/optax)", rate["geovec"], results["geovec"]["threads"]),
+            ("PyTorch", rate["torch"], results["torch"]["threads"]),
+        )
+    if store:
+        s = store
         print(
             f"geovec.train from the store: {s['pairs'] * args.epochs / s['seconds']:.0f} pairs/s "
             f"in its epochs (streamed from Lance, validated each epoch; {s['total']:.1f} s in "

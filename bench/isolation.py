@@ -2,11 +2,13 @@
 exact WGS84 geodesics) against the peer a data scientist reaches for, scikit-learn's
 BallTree on the haversine metric (nearest neighbours, the points within 1 % of the radius
 checked by the same geodesic), on
-the same points in the same run, both measured in full and on one thread each (BallTree
-has no threads; DuckDB is set to ``--threads``, 1 by default). Both answers are checked
-equal. ``--naive N`` also measures the naive ST_DWithin_Spheroid self-join of DuckDB
-spatial on the first N points (quadratic: 8,000 points already take minutes), beside
-geovec on the same N points.
+the same points in the same run, both measured in full with the same ``--threads`` (1 by
+default: DuckDB's threads; the peer's queries split over as many Python threads, as
+scikit-learn's ``n_jobs`` does, BallTree releasing the GIL), one warm-up run each, then in
+turn for ``--repeats`` and the best kept. Both answers are checked equal. ``--naive N``
+also measures the naive ST_DWithin_Spheroid self-join of DuckDB spatial on the first N
+points (quadratic: 8,000 points already take a minute), beside geovec on the same N
+points, both measured (never extrapolated), same threads.
 
 174,217 clustered points (San Francisco scale), radius 250 m; ``--layout uniform`` or
 ``grid`` for points spread over a continent or a street grid, where most images are alone
@@ -19,9 +21,8 @@ in their cube and the query does more work.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -29,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import pyarrow as pa  # noqa: E402
 
+from bench.common import alternate, report  # noqa: E402
 from geovec.analyses.isolation import isolation_table  # noqa: E402
 from geovec.geodesy import EARTH_MEAN_RADIUS_M, distance_m, frame_lonlat  # noqa: E402
 from geovec.store.sql import new_database  # noqa: E402
@@ -76,15 +78,23 @@ def spread_points(n: int, layout: str, seed: int = 0) -> pa.Table:
     return pa.table({"id": ids, "region": ["r"] * n, "lon": lon, "lat": lat})
 
 
-def balltree_isolated(lon: np.ndarray, lat: np.ndarray, radius_m: float) -> np.ndarray:
+def balltree_isolated(
+    lon: np.ndarray, lat: np.ndarray, radius_m: float, threads: int = 1
+) -> np.ndarray:
     """The peer: each point's nearest other point on a haversine BallTree (a sphere, so
     distances are trusted only outside +-1 % of the radius); the few points in that band
-    get every candidate within 1 % more than the radius checked by the WGS84 geodesic."""
+    get every candidate within 1 % more than the radius checked by the WGS84 geodesic.
+    The nearest-neighbour queries are split over ``threads`` threads."""
     from sklearn.neighbors import BallTree
 
     coords = np.radians(np.column_stack([lat, lon]))
     tree = BallTree(coords, metric="haversine")
-    dist, _ = tree.query(coords, k=2)
+    if threads > 1:
+        with ThreadPoolExecutor(threads) as pool:
+            parts = pool.map(lambda c: tree.query(c, k=2)[0], np.array_split(coords, threads))
+            dist = np.concatenate(list(parts))
+    else:
+        dist, _ = tree.query(coords, k=2)
     nearest = dist[:, 1] * EARTH_MEAN_RADIUS_M
     isolated = nearest > radius_m * 1.01
     unsure = np.flatnonzero((nearest >= radius_m * 0.99) & ~isolated)
@@ -97,15 +107,6 @@ def balltree_isolated(lon: np.ndarray, lat: np.ndarray, radius_m: float) -> np.n
             distance_m(lon[i], lat[i], lon[candidates], lat[candidates]) <= radius_m
         ).any()
     return isolated
-
-
-def best_of(repeats: int, func):
-    times, out = [], None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = func()
-        times.append(time.perf_counter() - t0)
-    return min(times), out
 
 
 def main() -> None:
@@ -123,6 +124,8 @@ def main() -> None:
         "200 m street grid",
     )
     args = parser.parse_args()
+    if args.naive > args.points:
+        parser.error(f"--naive {args.naive} is more than --points {args.points}")
     con = new_database()
     con.execute(f"SET threads = {args.threads}")
     if args.layout == "clustered":
@@ -132,27 +135,49 @@ def main() -> None:
     con.register("ground", full)
     lon, lat = full.column("lon").to_numpy(), full.column("lat").to_numpy()
 
-    ours_s, ours = best_of(args.repeats, lambda: isolation_table(con, args.radius_m))
-    peer_s, peer = best_of(args.repeats, lambda: balltree_isolated(lon, lat, args.radius_m))
-    same = ours.column("isolated").to_pylist() == peer.tolist()
-    isolated = sum(ours.column("isolated").to_pylist())
-    print(f"cores {os.cpu_count()}, threads {args.threads}, best of {args.repeats}")
-    print(f"{args.layout} points {args.points}, radius {args.radius_m:g} m, isolated {isolated}")
-    print(f"geovec cube-bucketed query:        {ours_s:8.3f} s")
-    print(f"BallTree (haversine) + geodesics:  {peer_s:8.3f} s; answers equal: {same}")
-    print(f"ratio (peer time / geovec time):   {peer_s / ours_s:8.1f}x")
+    answers = {}
+
+    def ours() -> None:
+        answers["geovec"] = isolation_table(con, args.radius_m)
+
+    def peer() -> None:
+        answers["peer"] = balltree_isolated(lon, lat, args.radius_m, args.threads)
+
+    seconds = alternate({"geovec": ours, "peer": peer}, rounds=args.repeats)
+    ours_isolated = answers["geovec"].column("isolated").to_pylist()
+    same = ours_isolated == answers["peer"].tolist()
+    print(
+        f"{args.layout} points {args.points}, radius {args.radius_m:g} m, isolated "
+        f"{sum(ours_isolated)}; answers equal: {same}; warm-up 1, best of {args.repeats} in turn"
+    )
+    report(
+        "isolation filter",
+        "points/s",
+        ("geovec cube-bucketed query", args.points / seconds["geovec"], args.threads),
+        ("BallTree (haversine) + geodesics", args.points / seconds["peer"], args.threads),
+    )
+    print(f"  seconds: geovec {seconds['geovec']:.3f}, peer {seconds['peer']:.3f}")
     if args.naive:
         con.unregister("ground")
         con.register("ground", full.slice(0, args.naive))
-        small_s, small = best_of(1, lambda: isolation_table(con, args.radius_m))
-        naive_s, naive = best_of(1, lambda: con.execute(NAIVE, {"radius_m": args.radius_m}))
-        naive = naive.to_arrow_table()
-        same = small.column("isolated").to_pylist() == naive.column("isolated").to_pylist()
-        print(f"on {args.naive} points: geovec {small_s:.3f} s, naive ST_DWithin_Spheroid")
-        print(
-            f"  self-join {naive_s:.2f} s (measured); answers equal: {same}; "
-            f"ratio {naive_s / small_s:.0f}x"
+
+        def naive() -> None:
+            result = con.execute(NAIVE, {"radius_m": args.radius_m})
+            answers["naive"] = result.to_arrow_table()
+
+        seconds = alternate({"geovec": ours, "naive": naive}, rounds=1, warm=0)
+        same = (
+            answers["geovec"].column("isolated").to_pylist()
+            == answers["naive"].column("isolated").to_pylist()
         )
+        print(f"on the first {args.naive} points, both measured once; answers equal: {same}")
+        report(
+            "isolation filter against the naive self-join",
+            "points/s",
+            ("geovec cube-bucketed query", args.naive / seconds["geovec"], args.threads),
+            ("ST_DWithin_Spheroid self-join", args.naive / seconds["naive"], args.threads),
+        )
+        print(f"  seconds: geovec {seconds['geovec']:.3f}, naive {seconds['naive']:.2f}")
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import geovec  # noqa: E402
+from bench.common import alternate, report  # noqa: E402
 from geovec.store.schema import BASE_SCHEMAS, point_wkb  # noqa: E402
 from tests.explorer.load import Served, drive, page_requests, viewport  # noqa: E402
 from tests.images import write_images, write_manifest  # noqa: E402
@@ -213,36 +214,54 @@ def world_store(tmp: Path):
 
 
 def bench_heatmap(tmp: Path, store, args) -> None:
+    """/api/heatmap against ``localize`` in-process: the same distinct (photo, neighbours)
+    keys in each round for both (so no answer comes from the server's cache), the same
+    threads (``--clients``), the region's inputs loaded on both sides, one warm-up batch
+    each, then server and library in turn for ``--rounds``, the best kept."""
     from geovec.explorer.heatmap_cache import HeatmapCache
 
     region = store.sql("select region from ground where isolated order by id").fetchone()[0]
     query = "select id from ground where isolated and region = $r order by id"
     ids = [r[0] for r in store.sql(query, params={"r": region}).fetchall()]
-    keys = [(ident, k) for k in range(5, 5 + args.requests) for ident in ids][: args.requests]
-    warm = [
-        ("GET", f"/api/heatmap?id={i}&feature=gist&neighbors={k + 500}", None) for i, k in keys[:4]
+    warm_n, n = 8, args.requests
+    total = warm_n + n * args.rounds
+    keys = [(ident, k) for k in range(5, 5 + total) for ident in ids][:total]
+    batches = [keys[:warm_n]] + [
+        keys[warm_n + i * n : warm_n + (i + 1) * n] for i in range(args.rounds)
     ]
-    targets = [("GET", f"/api/heatmap?id={i}&feature=gist&neighbors={k}", None) for i, k in keys]
-    with Served(store.path, {"GEOVEC_CACHE": str(tmp / "heat_cache")}) as server:
-        drive(server.port, warm, args.clients)
-        ours = checked(drive(server.port, targets, args.clients), "heatmap")
     data = HeatmapCache(store).region_data("gist", region)  # loaded, as on the server
 
     def call(key):
         return geovec.localize(store, "gist", id=key[0], neighbors=key[1], data=data)
 
-    with ThreadPoolExecutor(args.clients) as pool:
-        list(pool.map(call, keys[:4]))  # warm, as the server was
-        t0 = time.perf_counter()
-        list(pool.map(call, keys))
-        lib_rate = len(keys) / (time.perf_counter() - t0)
+    with (
+        Served(store.path, {"GEOVEC_CACHE": str(tmp / "heat_cache")}) as server,
+        ThreadPoolExecutor(args.clients) as pool,
+    ):
+        server_batches, library_batches, loads = iter(batches), iter(batches), []
+
+        def ours() -> None:
+            targets = [
+                ("GET", f"/api/heatmap?id={i}&feature=gist&neighbors={k}", None)
+                for i, k in next(server_batches)
+            ]
+            loads.append(checked(drive(server.port, targets, args.clients), "heatmap"))
+
+        def library() -> None:
+            list(pool.map(call, next(library_batches)))
+
+        seconds = alternate({"server": ours, "library": library}, rounds=args.rounds, warm=1)
     print(
-        f"heatmap: {len(data.tile_ids)} tiles in region {region}, {len(keys)} distinct "
-        f"(photo, neighbours), {args.clients} clients / threads"
+        f"heatmap: {len(data.tile_ids)} tiles in region {region}, {n} distinct (photo, "
+        f"neighbours) a round, warm-up {warm_n}, best of {args.rounds} in turn; p95 of the "
+        f"server's last round {loads[-1].p95_ms:.1f} ms"
     )
-    print(f"  geovec /api/heatmap       {ours.rate:8.1f} req/s  p95 {ours.p95_ms:7.1f} ms")
-    print(f"  localize in-process       {lib_rate:8.1f} calls/s")
-    print(f"  ratio (server / library): {ours.rate / lib_rate:.2f}")
+    report(
+        "heatmaps (server overhead)",
+        "req/s",
+        ("geovec /api/heatmap", n / seconds["server"], args.clients),
+        ("localize in-process", n / seconds["library"], args.clients),
+    )
 
 
 def ingest_manifest(tmp: Path, store, n: int) -> Path:
@@ -319,6 +338,7 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=200_000)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=2, help="heatmap rounds of each side")
     parser.add_argument("--map-km", type=float, default=22.0, help="side of the map tiles' square")
     parser.add_argument("--load-s", type=float, default=20.0, help="seconds of each page load run")
     parser.add_argument("--ingest", type=int, default=400, help="photos the writer appends")

@@ -46,6 +46,8 @@ MAX_NODATA = 0.5
 """A square with more than this share of pixels without data is not written."""
 MANIFEST_FIELDS = ["id", "path", "view", "lon", "lat", "region", "size_m", "pair"]
 FAILURE_FIELDS = ["id", "lon", "lat", "stage", "error"]
+PNG_WRITERS = 2
+"""Threads that encode and write the PNGs while the main thread reads the next square."""
 
 
 @dataclasses.dataclass
@@ -162,7 +164,7 @@ def cut_aerial(
         out.mkdir(parents=True, exist_ok=True)
         rows = []
         with (
-            ThreadPoolExecutor(2, thread_name_prefix="geovec-png") as writers,
+            ThreadPoolExecutor(PNG_WRITERS, thread_name_prefix="geovec-png") as writers,
             ProgressReporter("aerial", len(todo), enabled=progress) as bar,
         ):
             pending = []

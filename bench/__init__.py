@@ -1,0 +1,1 @@
+"""Benchmarks: geovec against the peer a user would reach for, like with like (common.py)."""
