@@ -112,11 +112,21 @@ def test_pool_rounds_up_like_caffe():
     assert y[0, 2, 2, 1] == x[0, 4:6, 4:6, 1].max()
 
 
-def test_lrn_formula():
+@pytest.mark.parametrize("shape", [(2, 55, 55, 3), (1, 13, 12, 2), (1, 6, 7, 1)])
+def test_pool_matches_reference_windows(shape):
+    """Rows then columns give the maxima of Caffe's clipped 3x3 windows, odd sizes too."""
+    x = np.random.default_rng(1).normal(size=shape).astype(np.float32)
+    want = reference_alexnet.max_pool(np.transpose(x, (0, 3, 1, 2)))
+    np.testing.assert_array_equal(np.asarray(caffe_max_pool(x)), np.transpose(want, (0, 2, 3, 1)))
+
+
+@pytest.mark.parametrize("beta", [0.75, 0.5])
+def test_lrn_formula(beta):
     x = np.random.default_rng(0).normal(size=(1, 2, 2, 7)).astype(np.float32) * 50
-    got = np.asarray(local_response_norm(x))
+    got = np.asarray(local_response_norm(x, beta=beta))
     want = np.transpose(
-        reference_alexnet.lrn(np.transpose(x, (0, 3, 1, 2)).astype(np.float64)), (0, 2, 3, 1)
+        reference_alexnet.lrn(np.transpose(x, (0, 3, 1, 2)).astype(np.float64), beta=beta),
+        (0, 2, 3, 1),
     )
     np.testing.assert_allclose(got, want, rtol=1e-5)
 
