@@ -12,6 +12,7 @@ largest relative difference of fc7 against torch, the cores and the load average
     python bench/extract.py [--batch 64] [--rounds 9] [--threads N]
     python bench/extract.py --variants shipped,ynn:4,plain:8   # what each XLA choice gives
     python bench/extract.py --device gpu --batch 256 --peak-tflops 67   # bench/gpu.sh
+    python bench/extract.py --profile   # each layer jitted alone against torch's same layer
 
 A variant is ``OPTIONS:MICRO_BATCH`` (or ``shipped``, geovec as it runs: the network's
 compile options and micro-batch). OPTIONS: ``shipped`` (alexnet.compiler_options()),
@@ -62,6 +63,7 @@ def main() -> None:
         "--peak-tflops", type=float, default=None, help="the device's FP32 peak, for its share"
     )
     parser.add_argument("--no-torch", action="store_true", help="time geovec only")
+    parser.add_argument("--profile", action="store_true", help="time each layer alone")
     args = parser.parse_args()
     if args.batch < 1 or args.rounds < 1 or args.threads < 1:
         parser.error("--batch, --rounds and --threads must be at least 1")
@@ -85,6 +87,9 @@ def main() -> None:
     x = np.random.default_rng(0).uniform(-120, 130, (args.batch, 227, 227, 3)).astype(np.float32)
     xj = jax.device_put(x, device)
 
+    if args.profile:
+        profile(args, model, params, caffe, device)
+        return
     sides: dict[str, object] = {}
     outputs: dict[str, np.ndarray] = {}
     for variant in args.variants.split(","):
@@ -155,6 +160,109 @@ def main() -> None:
                 f"(per-round median {per_round:.2f}); fc7 max relative difference {diff:.1e}"
             )
     print(f"  {cores} cores, {load()}")
+
+
+def alternate(sides, rounds):
+    """Each side once untimed, then all in turn ``rounds`` times: wall seconds of each."""
+    for run_side in sides.values():
+        run_side()
+    times = {name: [] for name in sides}
+    for _ in range(rounds):
+        for name, run_side in sides.items():
+            started = time.perf_counter()
+            run_side()
+            times[name].append(time.perf_counter() - started)
+    return times
+
+
+def profile(args, model, params, caffe, device) -> None:
+    """Each layer (conv + bias + ReLU, pool + LRN, fc + ReLU) jitted alone with the
+    network's compile options on the whole batch, against torch's same layer, alternated;
+    the medians in ms and each layer's share of geovec's sum."""
+    import flax.linen as nn
+    import jax
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+
+    from geovec.nets.alexnet import caffe_max_pool, compiler_options, local_response_norm
+    from tests.reference_alexnet import CAFFENET_CONVS
+
+    torch.set_num_threads(args.threads)
+    rng = np.random.default_rng(2)
+    b, opts = args.batch, compiler_options(device.platform)
+    tp = {k: (torch.from_numpy(w), torch.from_numpy(b_)) for k, (w, b_) in caffe.items()}
+    conv = {name: (stride, pad, groups) for name, _, _, stride, pad, groups in CAFFENET_CONVS}
+
+    def lrn_pool(m, h):
+        return local_response_norm(caffe_max_pool(h))
+
+    def torch_lrn_pool(h):
+        return F.local_response_norm(F.max_pool2d(h, 3, 2, ceil_mode=True), 5, 1e-4, 0.75, 1.0)
+
+    layers = [
+        ("conv1", (227, 227, 3), lambda m, h: nn.relu(m.conv1(h))),
+        ("pool1+norm1", (55, 55, 96), lrn_pool),
+        ("conv2", (27, 27, 96), lambda m, h: nn.relu(m.conv2(h))),
+        ("pool2+norm2", (27, 27, 256), lrn_pool),
+        ("conv3", (13, 13, 256), lambda m, h: nn.relu(m.conv3(h))),
+        ("conv4", (13, 13, 384), lambda m, h: nn.relu(m.conv4(h))),
+        ("conv5", (13, 13, 384), lambda m, h: nn.relu(m.conv5(h))),
+        ("pool5", (13, 13, 256), lambda m, h: caffe_max_pool(h)),
+        ("fc6", (9216,), lambda m, h: nn.relu(m.fc6(h))),
+        ("fc7", (4096,), lambda m, h: nn.relu(m.fc7(h))),
+    ]
+    rows = []
+    for name, shape, layer in layers:
+        x = np.abs(rng.standard_normal((b, *shape))).astype(np.float32) * 20
+        xj = jax.device_put(x, device)
+        fn = jax.jit(lambda p, h, layer=layer: model.apply({"params": p}, h, method=layer))
+        compiled = fn.lower(params, xj).compile(compiler_options=opts)
+        xt = torch.from_numpy(x.transpose(0, 3, 1, 2).copy() if x.ndim == 4 else x)
+        if name.startswith("conv"):
+            stride, pad, groups = conv[name]
+            w, bias = tp[name]
+
+            def theirs(xt=xt, w=w, bias=bias, stride=stride, pad=pad, groups=groups):
+                return F.relu(F.conv2d(xt, w, bias, stride=stride, padding=pad, groups=groups))
+        elif name.startswith("fc"):
+
+            def theirs(xt=xt, name=name):
+                return F.relu(F.linear(xt, *tp[name]))
+        elif name == "pool5":
+
+            def theirs(xt=xt):
+                return F.max_pool2d(xt, 3, 2, ceil_mode=True)
+        else:
+
+            def theirs(xt=xt):
+                return torch_lrn_pool(xt)
+
+        with torch.inference_mode():
+            times = alternate(
+                {
+                    "geovec": lambda c=compiled, xj=xj: c(params, xj).block_until_ready(),
+                    "torch": theirs,
+                },
+                args.rounds,
+            )
+        rows.append((name, statistics.median(times["geovec"]), statistics.median(times["torch"])))
+    total = sum(r[1] for r in rows)
+    print(
+        f"per layer, batch {b}, {args.rounds} rounds (medians), {os.cpu_count()} cores, "
+        f"torch threads {args.threads}"
+    )
+    print(f"  {'layer':<12} {'geovec ms':>10} {'torch ms':>10} {'torch/geovec':>13} {'share':>6}")
+    for name, ours, theirs_s in rows:
+        print(
+            f"  {name:<12} {ours * 1e3:10.1f} {theirs_s * 1e3:10.1f} "
+            f"{theirs_s / ours:13.2f} {ours / total:6.0%}"
+        )
+    torch_total = sum(r[2] for r in rows)
+    print(
+        f"  {'sum':<12} {total * 1e3:10.1f} {torch_total * 1e3:10.1f} {torch_total / total:13.2f}"
+    )
+    print(f"  {os.cpu_count()} cores, {load()}")
 
 
 def torch_side(torch, caffe, x, device, outputs):
