@@ -38,7 +38,7 @@ def index_command(
     ] = None,
     queries: Annotated[int, typer.Option(help="Sampled queries for --recall.")] = 100,
     nprobes: Annotated[
-        int | None, typer.Option(help="--recall: partitions searched (default: a tenth, >= 20).")
+        int | None, typer.Option(help="--recall: partitions searched (default: a fifth, >= 20).")
     ] = None,
     refine_factor: Annotated[
         int | None,

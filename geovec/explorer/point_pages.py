@@ -1,8 +1,14 @@
 """The ground photos layer's page set: every located ground image's GeoJSON Feature
-written once per ground table version (bytes, in id order), with a grid over lon/lat
-(decimal degrees) that finds the photos of a box without looking at the others. A page
-of /api/points is then a few numpy steps and one join of precomputed bytes; nothing is
-queried or serialised per request.
+written once per ground table version, with a grid over lon/lat (decimal degrees) that
+finds the photos of a box without looking at the others. A page of /api/points is then
+a few numpy steps and one gather of precomputed bytes; nothing is queried or serialised
+per request.
+
+The Features lie in one byte array, a row each, in the grid's order (a viewport's rows
+lie together), each followed by its comma and padded with spaces (JSON whitespace) to
+one width: the 99.9th percentile of their lengths, so that a page is a single numpy
+take. A Feature longer than that (a very long id) is kept aside, and a page holding one
+is joined item by item.
 
 The grid's cell edges are the photos' lon and lat quantiles (about :data:`CELL_POINTS`
 photos per cell where they are spread evenly), so clustered regions are split finely
@@ -18,6 +24,8 @@ of the cells it touches only.
 ([0, 1], [1])
 >>> pages.features([1])[:60]
 b'{"type":"Feature","id":"b","geometry":{"type":"Point","coord'
+>>> json.loads(pages.features([0, 1], b"[", b"]"))[1]["properties"]["isolated"]
+True
 """
 
 from __future__ import annotations
@@ -35,6 +43,8 @@ CELL_POINTS = 64
 """Photos per grid cell, about, where they are spread evenly."""
 MAX_SIDE = 1024
 """Most grid cells along lon (and along lat)."""
+WIDTH_QUANTILE = 0.999
+"""Features up to this quantile of their lengths share the byte array's row width."""
 _FEATURE = (
     '{{"type":"Feature","id":{id},"geometry":{{"type":"Point","coordinates":[{lon},{lat}]}},'
     '"properties":{{"id":{id},"region":{region},"split":{split},"isolated":{isolated},'
@@ -55,20 +65,17 @@ def _json_texts(column: pa.ChunkedArray) -> list[str]:
     return out
 
 
-def _texts(rows: pa.Table, order: np.ndarray) -> list[bytes]:
-    """Each row's GeoJSON Feature (ASCII bytes), by row; written in ``order`` (the grid's)
-    so that the photos of a cell lie together in memory and a page reads few cache
-    lines wherever its ids fall."""
+def _texts(rows: pa.Table) -> list[bytes]:
+    """Each row's GeoJSON Feature (ASCII bytes: json.dumps's text), by row."""
     ids = _json_texts(rows.column("id"))
     props = [_json_texts(rows.column(k)) for k in POINT_PROPERTIES[1:]]
     lon, lat = rows.column("lon").to_pylist(), rows.column("lat").to_pylist()
-    texts: list = [None] * rows.num_rows
-    for i in order.tolist():
-        r, s, o, c = (p[i] for p in props)
-        texts[i] = _FEATURE.format(
-            id=ids[i], lon=repr(lon[i]), lat=repr(lat[i]), region=r, split=s, isolated=o, source=c
+    return [
+        _FEATURE.format(
+            id=i, lon=repr(x), lat=repr(y), region=r, split=s, isolated=o, source=c
         ).encode("ascii")
-    return texts
+        for i, x, y, r, s, o, c in zip(ids, lon, lat, *props)
+    ]
 
 
 def _edges(values: np.ndarray, side: int) -> np.ndarray:
@@ -86,16 +93,29 @@ def _cells(edges: np.ndarray, values) -> np.ndarray:
 
 
 class PointPages:
-    """The page set of one ground table version: ``lon``, ``lat`` and ``texts`` (each
-    one's GeoJSON Feature) of the photos in id order, and the grid. Not changed once
-    built."""
+    """The page set of one ground table version: ``lon``, ``lat`` of the photos in id
+    order, their Features (``rows``: a byte row each, in grid order; photo i's is row
+    ``row_of[i]``; ``long``: those too long for a row, by photo) and the grid. Not
+    changed once built."""
 
-    def __init__(self, version, lon, lat, texts: list, xedges, yedges, order, first):
+    def __init__(self, version, lon, lat, texts: list[bytes], xedges, yedges, order, first):
         self.version = version
         self.lon, self.lat = lon, lat
-        self.texts = np.array(texts, dtype=object)  # bytes objects
         self.xedges, self.yedges = xedges, yedges
         self.order, self.first = order, first  # photos by cell; cell c is first[c]:first[c+1]
+        lengths = np.fromiter(map(len, texts), np.int64, len(texts))
+        width = int(np.quantile(lengths, WIDTH_QUANTILE, method="lower")) + 1 if len(texts) else 1
+        self.is_long = lengths >= width
+        self.long = {int(i): texts[i] for i in np.flatnonzero(self.is_long)}
+        padded = b"".join(
+            b" " * (width - 1) + b","
+            if len(texts[i]) >= width
+            else texts[i].ljust(width - 1) + b","
+            for i in order.tolist()
+        )
+        self.rows = np.frombuffer(padded, np.uint8).reshape(len(texts), width)
+        self.row_of = np.empty(len(texts), np.int64)
+        self.row_of[order] = np.arange(len(texts))
         crc = 0
         for text in texts:
             crc = zlib.crc32(text, crc)
@@ -127,7 +147,7 @@ class PointPages:
         order = np.argsort(cell, kind="stable")
         counts = np.bincount(cell, minlength=nx * (len(yedges) - 1))
         first = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        return cls(version, lon, lat, _texts(rows, order), xedges, yedges, order, first)
+        return cls(version, lon, lat, _texts(rows), xedges, yedges, order, first)
 
     def select(self, bbox) -> np.ndarray:
         """Positions (in id order, ascending) of the photos inside ``bbox`` (west, south,
@@ -151,11 +171,21 @@ class PointPages:
         return inside
 
     def features(self, positions, head: bytes = b"", tail: bytes = b"") -> bytes:
-        """The Features of the photos at ``positions`` joined by commas, between ``head``
-        and ``tail`` (one copy of the bytes)."""
-        parts = self.texts[np.asarray(positions, np.int64)].tolist()
-        if not parts:
+        """The Features of the photos at ``positions`` joined by commas (and padding),
+        between ``head`` and ``tail``."""
+        positions = np.asarray(positions, np.int64)
+        k, width = len(positions), self.rows.shape[1]
+        if k == 0:
             return head + tail
-        parts[0] = head + parts[0]
-        parts[-1] = parts[-1] + tail
-        return b",".join(parts)
+        if self.is_long[positions].any():
+            parts = [
+                self.long.get(p) or self.rows[self.row_of[p], :-1].tobytes()
+                for p in positions.tolist()
+            ]
+            return head + b",".join(parts) + tail
+        end = len(head) + k * width
+        out = np.empty(end + len(tail), np.uint8)
+        out[: len(head)] = np.frombuffer(head, np.uint8)
+        np.take(self.rows, self.row_of[positions], axis=0, out=out[len(head) : end].reshape(k, -1))
+        out[end - 1 : end - 1 + len(tail)] = np.frombuffer(tail, np.uint8)  # over the last comma
+        return out[: end - 1 + len(tail)].tobytes()

@@ -8,7 +8,7 @@ vectors: high recall, larger), ``ivf_flat`` (full vectors per partition: exact w
 probed partitions). Distances are Euclidean (l2), as every geovec search.
 
 The defaults keep recall@10 at 0.95 or more: a search through an index re-ranks
-:data:`DEFAULT_REFINE_FACTOR` x k candidates by their full vectors and probes a tenth of
+:data:`DEFAULT_REFINE_FACTOR` x k candidates by their full vectors and probes a fifth of
 the partitions (at least :data:`MIN_NPROBES`) unless told otherwise; and a column whose
 table holds fewer than :data:`EXACT_SCAN_VALUES` values (rows x length) is searched
 exactly even where it has an index, since LanceDB's flat scan is then about as fast
@@ -44,8 +44,10 @@ DEFAULT_REFINE_FACTOR = 10
 """A search through an index re-ranks k x this many candidates by their full vectors
 (PQ codes alone gave recall@10 0.6 to 0.8 on GIST-like vectors; re-ranked, 0.96 to 1)."""
 MIN_NPROBES = 20
-PROBE_SHARE = 0.1
-"""A search through an index probes this share of the partitions, at least MIN_NPROBES."""
+PROBE_SHARE = 0.2
+"""A search through an index probes this share of the partitions, at least MIN_NPROBES
+(60,000 GIST-like vectors, 234 partitions, refined: recall@10 0.943 at 24 probes, 0.983
+at 47)."""
 
 
 @dataclasses.dataclass
@@ -91,7 +93,7 @@ def exact_rows(dim: int) -> int:
 
 
 def default_nprobes(rows: int) -> int:
-    """Partitions probed by default over ``rows`` vectors: a tenth of the partitions an
+    """Partitions probed by default over ``rows`` vectors: a fifth of the partitions an
     index built with the defaults has (:func:`default_partitions`), at least 20."""
     return max(MIN_NPROBES, math.ceil(PROBE_SHARE * default_partitions(rows)))
 

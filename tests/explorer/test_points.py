@@ -5,6 +5,7 @@ many first requests, new photos after a write, ETag and gzip over HTTP."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 
 import numpy as np
@@ -94,12 +95,25 @@ def test_each_page_is_the_sql_answer(photos, box):
 
 def test_the_bytes_are_json_dumps_of_each_row(photos):
     """Each Feature is the text json.dumps wrote before (ids with quotes, backslashes,
-    tabs and non-ASCII letters escaped the same way), so no client sees a change."""
+    tabs and non-ASCII letters escaped the same way), padded with JSON whitespace only."""
     store, _ = photos
     got = GroundPoints(store).geojson(limit=50_000)
     _, page, _ = the_sql_page(store, None, 0, 50_000)
     want = ",".join(json.dumps(f, separators=(",", ":")) for f in page)
-    assert got.decode("ascii").split('"features":[', 1)[1].startswith(want + "]")
+    unpadded = re.sub(rb" +([,\]])", rb"\1", got).decode("ascii")
+    assert unpadded.split('"features":[', 1)[1].startswith(want + "]")
+
+
+def test_a_feature_too_long_for_a_row_is_kept_aside(tmp_path):
+    rows = photo_rows(300)
+    rows[7]["id"] = "x" * 3000
+    points = GroundPoints(new_store(tmp_path / "db", rows))
+    everything = json.loads(points.geojson(limit=50_000))["features"]
+    assert len(everything) == 300 and "x" * 3000 in {f["id"] for f in everything}
+    pages = points.pages()
+    assert pages.is_long.sum() == 1 and len(pages.rows[0]) < 1000
+    box = (rows[7]["lon"] - 1e-9, rows[7]["lat"] - 1e-9, rows[7]["lon"], rows[7]["lat"])
+    assert [f["id"] for f in json.loads(points.geojson(box))["features"]] == ["x" * 3000]
 
 
 def test_a_random_box_keeps_exactly_the_photos_inside(photos):
