@@ -73,11 +73,6 @@ class GroundPoints:
     def _version(self) -> int:
         return self.store.table("ground").version if self.store.has("ground") else -1
 
-    def fresh(self) -> bool:
-        """Whether a page set is built and its version was looked at less than
-        ``check_every_s`` ago (:meth:`pages` then returns at once)."""
-        return self._pages is not None and time.monotonic() - self._checked < self.check_every_s
-
     def pages(self) -> PointPages:
         """The page set of the ground table as it is now (its version looked at once per
         ``check_every_s`` at most)."""
