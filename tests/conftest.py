@@ -30,6 +30,20 @@ def isolated_weights_dir(tmp_path_factory, monkeypatch):
     return path
 
 
+@pytest.fixture
+def compile_cache_dir(tmp_path, monkeypatch):
+    """A fresh compiled-program cache folder, on for this test (and its subprocesses);
+    the process's cache is turned off again afterwards. (Elsewhere it is off:
+    tests/doctest_world.py, so no test writes to the user's cache folder.)"""
+    from geovec import compile_cache
+
+    folder = tmp_path / "xla"
+    monkeypatch.setenv("GEOVEC_XLA_CACHE", str(folder))
+    compile_cache.reset()
+    yield folder
+    compile_cache.reset()
+
+
 @pytest.fixture(scope="session")
 def caffenet_caffe_params():
     """Full-size CaffeNet weights in Caffe's layout (random, He-scaled)."""

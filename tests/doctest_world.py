@@ -22,6 +22,13 @@ TINY_WORLD = {"seed": 2, "ground": 12, "extent_km": 2.5}
 training images in both regions."""
 
 
+def pytest_configure(config):
+    """No test or doctest writes compiled programs to the user's cache folder: the
+    compilation cache is off in the test process and its children unless a test turns it
+    on in a folder of its own (tests/conftest.py: ``compile_cache_dir``)."""
+    os.environ["GEOVEC_XLA_CACHE"] = "off"
+
+
 @pytest.fixture(scope="session")
 def tiny_world_store(tmp_path_factory):
     """The doctests' names for the tiny world: GIST features, isolated test images."""

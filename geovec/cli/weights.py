@@ -32,8 +32,18 @@ def weights_convert(
     out: Annotated[
         Path | None, typer.Option(help="Output file (default: <weights dir>/<net>.safetensors).")
     ] = None,
+    compile_network: Annotated[
+        bool,
+        typer.Option(
+            "--compile/--no-compile",
+            help="Compile the network for batches of 1 and 64 into the compiled-program "
+            "cache, so the first search or ingest need not.",
+        ),
+    ] = True,
 ) -> None:
-    """Convert Caffe weights to geovec's safetensors file, checking every layer's shape."""
+    """Convert Caffe weights to safetensors, checking each layer's shape.
+
+    The file geovec's networks read."""
     from geovec.nets.convert import convert_caffemodel
 
     result = convert_caffemodel(caffemodel, net, mean=mean, labels=labels, out=out)
@@ -42,6 +52,13 @@ def weights_convert(
     if result.checksum == "mismatch":
         typer.echo("warning: the source file differs from the published release", err=True)
     typer.echo(f"labels: {result.labels or 'none (pass --labels to name classes)'}")
+    if compile_network:
+        from geovec.features.extract import warm_network
+
+        folder, sizes = warm_network(result.net, result.path)
+        if sizes:
+            shapes = " and ".join(str(n) for n in sizes)
+            typer.echo(f"compiled for batches of {shapes} into {folder}")
 
 
 @command(weights_app, "add-onnx")
@@ -80,7 +97,7 @@ def weights_add_onnx(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Add an ONNX image encoder as a feature (then ingest/extract --features NAME).
+    """Add an ONNX image encoder as a feature (then --features NAME).
 
     The model is checked with onnxruntime and copied into the weights directory with its
     sha256 and preprocessing."""
@@ -125,7 +142,9 @@ def weights_add_onnx(
 
 @command(weights_app, "list")
 def weights_list(as_json: JsonOption = False) -> None:
-    """Show the converted networks (where, checksum verdict) and the added ONNX encoders."""
+    """Show the converted networks and the added ONNX encoders.
+
+    Where each network's file is, and the verdict of its checksum."""
     from geovec.encoders.registry import list_encoders
     from geovec.nets.weights import list_weights, weights_dir
 

@@ -53,3 +53,27 @@ def test_both_networks_in_one_pass(with_weights):
     out = FeatureExtractor("places_fc8,imagenet_fc8", batch_size=2).extract(images(3, seed=1))
     assert out["places_fc8"].shape == (3, 205) and out["imagenet_fc8"].shape == (3, 1000)
     assert not np.allclose(out["places_fc8"][0], out["places_fc8"][1])
+
+
+def test_batches_padded_to_few_shapes_and_padding_changes_no_row(monkeypatch):
+    from geovec.features import extract
+    from tests.features.tiny_weights import tiny_weights
+
+    traced = []
+    real = extract.run_network
+    monkeypatch.setattr(
+        extract, "run_network", lambda m, p, x: traced.append(x.shape[0]) or real(m, p, x)
+    )
+    imgs = images(6, seed=3)
+    ex = FeatureExtractor(["imagenet_fc7", "imagenet_prob"], 4, {"caffenet": tiny_weights()})
+    full = ex.extract(imgs[:4])
+    for n in (1, 3):  # run as 1 row, and as 4 with a row of zeros: the rows are as unpadded
+        part = ex.extract(imgs[:n])
+        for name, values in part.items():
+            assert values.shape[0] == n
+            if n == 3:
+                np.testing.assert_array_equal(values, full[name][:n])
+            np.testing.assert_allclose(values, full[name][:n], rtol=1e-5, atol=1e-6)
+    assert traced == [4, 1]  # each shape traced once
+    assert ex.extract(imgs[1:])["imagenet_fc7"].shape == (5, 16)  # 4, then 1 padded to 1
+    assert traced == [4, 1]
