@@ -95,7 +95,9 @@ def isolate_command(
     radius_m: Annotated[float, typer.Option(help="Isolation radius in metres.")] = DEFAULT_RADIUS_M,
     as_json: JsonOption = False,
 ) -> None:
-    """Mark ground images with no other ground image within R metres (the test set)."""
+    """Mark the ground images alone within R metres: the test set.
+
+    A ground image is isolated when no other ground image lies within R metres of it."""
     import geovec
     from geovec.report.terminal import isolation_lines
 
@@ -202,7 +204,9 @@ def evaluate_command(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Cross-view localisation: ranks of the true tile or aerial, top-1 %, recall."""
+    """Cross-view localisation: the true tiles' ranks, top-1 %, recall.
+
+    Ranks of the true map tile (or, --protocol pairs, aerial) of each query."""
     if check is not None:
         _check_results(check, db, as_json)
         return
@@ -345,7 +349,9 @@ def localize_command(
     seed: SeedOption = 0,
     as_json: JsonOption = False,
 ) -> None:
-    """Rank the map tiles for one ground image; best tiles with lon/lat, and a heatmap."""
+    """Rank the map tiles for one ground image: best tiles, a heatmap.
+
+    The best tiles with their lon/lat, and, with --heatmap, every tile's score."""
     import geovec
     from geovec.errors import GeovecError
     from geovec.report.terminal import localization_lines
@@ -406,7 +412,7 @@ def search_command(
     out: Annotated[Path | None, typer.Option(help="Write the montage PNG here.")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Aerial image-based search: nearest aerial images and their ground photos."""
+    """Aerial search: the nearest aerial images and their ground photos."""
     import geovec
     from geovec.geo.bounds import parse_bbox, parse_near
     from geovec.report.paths import output_file
@@ -447,7 +453,9 @@ def neighbors_command(
     k: Annotated[int, typer.Option(help="Number of nearest ground images.")] = DEFAULT_K,
     as_json: JsonOption = False,
 ) -> None:
-    """The ground images nearest to a stored one by a feature (Euclidean)."""
+    """The ground images nearest to a stored one by a feature.
+
+    Nearest by Euclidean distance in the feature's space."""
     import geovec
 
     found = geovec.nearest_ground(open_existing(db), feature, id=ident, k=k)
@@ -471,7 +479,9 @@ def classify_command(
     out: Annotated[Path | None, typer.Option(help="Folder for montages and JSON.")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Region classification with an RBF SVM per feature (paper Table 1), with montages."""
+    """Region classification, an RBF SVM per feature (paper Table 1).
+
+    With --out, the montages of Figures 5 and 6 beside classify.json."""
     import geovec
     from geovec.report.paths import output_folder
     from geovec.report.results import write_classification
@@ -504,7 +514,9 @@ def landcover_command(
     crs: CrsOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """PCA of a feature over the map tiles as RGB, natural-neighbour filled (Figure 7)."""
+    """A feature's PCA over the map tiles as RGB (paper Figure 7).
+
+    The first three principal components as colours, natural-neighbour filled."""
     import geovec
     from geovec.report.terminal import landcover_line
 

@@ -43,9 +43,10 @@ def compare_command(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The paper's analyses side by side for several features (Table 1 for any encoder).
+    """The paper's analyses side by side for several features (Table 1).
 
-    At the same places: region classification, cross-view localisation, land-cover PCA."""
+    Table 1 for any encoder, at the same places: region classification, cross-view
+    localisation, land-cover PCA."""
     import geovec
     from geovec.report.comparison import write_comparison
     from geovec.report.paths import output_folder
@@ -86,7 +87,7 @@ def coverage_command(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Where the data are (paper Fig. 3): tile footprints and photos, per region.
+    """Where the data are (paper Fig. 3): tiles and photos per region.
 
     The map tiles' footprints with the ground photos over them, coloured by source, one
     panel per region; or, as .tif, a raster of them."""

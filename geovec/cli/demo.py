@@ -22,7 +22,9 @@ def demo_command(
         float, typer.Option(help="Side of each square region, km.")
     ] = DEFAULT_EXTENT_KM,
 ) -> None:
-    """Synthesise a world, ingest it, run every analysis, write DIR/report.html."""
+    """Synthesise a world, run every analysis, write DIR/report.html.
+
+    The world is ingested into DIR/db first; the report links every figure."""
     import geovec
 
     result = geovec.run_demo(directory, say=typer.echo, ground=ground, extent_km=extent_km)

@@ -58,7 +58,9 @@ def export_command(
     ] = "proprietary",
     as_json: JsonOption = False,
 ) -> None:
-    """Export a table as GeoParquet 1.1 (--out), or a folder of exports as STAC (--stac)."""
+    """Export a table as GeoParquet 1.1, or a folder of exports as STAC.
+
+    A table with --out FILE.parquet; the exports of a folder as a STAC catalog with --stac."""
     import geovec
     from geovec.report.paths import output_file, output_folder
 

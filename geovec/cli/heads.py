@@ -55,7 +55,9 @@ def train_command(
     ] = "random",
     as_json: JsonOption = False,
 ) -> None:
-    """Train a two-tower head mapping ground and overhead features into one space."""
+    """Train a head mapping ground and overhead features to one space.
+
+    A two-tower head, one tower per view, trained on the stored pairs."""
     from geovec.heads import train
 
     summary = train(
@@ -81,7 +83,9 @@ def train_command(
 
 @command(app, "embed", panel=HEADS)
 def embed_command(db: DbArgument, head: HeadArgument, as_json: JsonOption = False) -> None:
-    """Write a head's embeddings as feature columns <head>_ground and <head>_overhead."""
+    """Write a head's embeddings as two feature columns.
+
+    <head>_ground and <head>_overhead."""
     from geovec.heads import embed
 
     summary = embed(open_existing(db), head, progress=not as_json)

@@ -46,7 +46,9 @@ def index_command(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Build, list, drop or measure approximate nearest-neighbour indexes."""
+    """Build, list, drop or measure vector (ANN) indexes.
+
+    Approximate nearest-neighbour indexes of a feature column."""
     from geovec.errors import VectorIndexError
     from geovec.store import indexes
 

@@ -21,7 +21,9 @@ def serve_command(
         bool, typer.Option("--open", help="Open the page in the default browser.")
     ] = False,
 ) -> None:
-    """Explore the store on a map in the browser: photos, aerial tiles, heatmaps, SQL."""
+    """Explore the store on a map in the browser (photos, tiles, SQL).
+
+    Photos, aerial tiles, heatmaps and SQL over the store."""
     from geovec.explorer.server import serve
 
     serve(open_existing(db), host=host, port=port, open_browser=open_browser, say=typer.echo)
