@@ -21,10 +21,12 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
+from geovec.counts import count
 from geovec.defaults import DEFAULT_TRAIN_PER_REGION
 from geovec.errors import GeovecError
 from geovec.features.names import known_features
 from geovec.store import Store
+from geovec.store.regions import NO_REGION, region_label
 
 MONTAGE_SIZE = 6
 
@@ -50,6 +52,7 @@ class Classification:
     regions: list[str]
     chance: float
     results: list[FeatureResult]
+    unassigned: int = 0  # ground images with no region: in neither training nor test
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -60,8 +63,14 @@ class Classification:
         for r in self.results:
             per = "  ".join(f"{r.per_region.get(g, float('nan')):>12.3f}" for g in self.regions)
             lines.append(f"{r.feature:<16}{r.accuracy:>9.3f}  {per}")
+        left_out = (
+            f"; {count(self.unassigned, 'ground image')} with no region left out"
+            if self.unassigned
+            else ""
+        )
         lines.append(
-            f"(chance {self.chance:.3f}; trained on non-isolated, tested on isolated images)"
+            f"(chance {self.chance:.3f}; trained on non-isolated, tested on isolated images"
+            f"{left_out})"
         )
         return "\n".join(lines)
 
@@ -84,15 +93,24 @@ def classify(
             f"no test set yet: isolate the test images first (geovec isolate {store.path})"
         )
     info = {m["id"]: m for m in meta}
-    regions = sorted({str(m["region"]) for m in meta})
+    regions = sorted({m["region"] for m in meta if m["region"] is not None})
+    unassigned = sum(m["region"] is None for m in meta)
     if len(regions) < 2:
-        raise GeovecError(f"region classification needs two or more regions, found {regions}")
+        found = ", ".join(regions) or "none"
+        if unassigned:
+            found += f"; {count(unassigned, 'ground image')} with {NO_REGION}"
+        raise GeovecError(
+            f"region classification needs two or more regions, found {found}: name them "
+            f"with geovec regions {store.path} --from LAYER.geojson, or ingest each "
+            "region's images with --region NAME (or all with --regions LAYER)"
+        )
     rng = np.random.default_rng(seed)
     results, chance = [], 0.0
     for feature in features:
         ids, x = store.vectors("ground", feature)
-        y = np.array([str(info[i]["region"]) for i in ids])
-        test = np.array([bool(info[i]["isolated"]) for i in ids])
+        y = np.array([region_label(info[i]["region"]) for i in ids])
+        named = np.array([info[i]["region"] is not None for i in ids], bool)
+        test = np.array([bool(info[i]["isolated"]) for i in ids]) & named
         train_idx = []
         for region in regions:
             pool = np.nonzero((y == region) & ~test)[0]
@@ -129,4 +147,4 @@ def classify(
                 ]
             result.ambiguous = [test_ids[i] for i in np.argsort(np.abs(score))[:MONTAGE_SIZE]]
         results.append(result)
-    return Classification(regions, chance, results)
+    return Classification(regions, chance, results, unassigned)

@@ -37,6 +37,7 @@ from geovec.defaults import DEFAULT_NEIGHBORS, DEFAULT_TRAIN_PER_REGION
 from geovec.errors import GeovecError, StoreError
 from geovec.store import Store
 from geovec.store.filters import quote
+from geovec.store.regions import region_label
 
 VIEWS = ("ground", "overhead", "map")
 METRICS = {  # column: what it is (every value a fraction in [0, 1], higher is better)
@@ -389,7 +390,7 @@ def _landcover(store, features, dims, skipped, keep) -> dict | None:
     tiles = {}
     for r in region_of.values():
         tiles[r] = tiles.get(r, 0) + 1
-    small = sorted((str(r) for r, n in tiles.items() if n < PCA_MIN_TILES))
+    small = sorted((region_label(r) for r, n in tiles.items() if n < PCA_MIN_TILES))
     used = sorted((r for r, n in tiles.items() if n >= PCA_MIN_TILES), key=str)
     if small:
         skipped.append(
@@ -402,13 +403,13 @@ def _landcover(store, features, dims, skipped, keep) -> dict | None:
         if not used and not small:
             skipped.append(Skip(name, "no map tile holds every compared feature"))
         return None
-    out = {"regions": {str(r): tiles[r] for r in used}, "features": {}}
+    out = {"regions": {region_label(r): tiles[r] for r in used}, "features": {}}
     for f in ok:
         ids, x = store.vectors("map", f)
         regions = np.array([str(region_of[i]) for i in ids])
         per = {}
         for r in used:
             _, ratio = pca(x[regions == str(r)])
-            per[str(r)] = float(np.sum(ratio))
+            per[region_label(r)] = float(np.sum(ratio))
         out["features"][f] = {"regions": per, "mean": float(np.mean(list(per.values())))}
     return out

@@ -26,12 +26,15 @@ from geovec.errors import GeovecError
 from geovec.geo.grid import TILE_M, local_proj
 from geovec.geodesy import ecef_m, footprint_rings, frame_offsets_m, in_footprint
 from geovec.store import Store
+from geovec.store.regions import NO_REGION as _NO_REGION
+from geovec.store.regions import region_label
 
 DEFAULT_PIXEL_M = 10.0
 """Pixel side of the coverage grid (the raster), metres."""
 MAX_PIXELS = 400_000_000
-NO_REGION = "(no region)"
-"""The name of the panel of photos and tiles that have no region."""
+NO_REGION = _NO_REGION
+"""The name of the panel of photos and tiles that have no region (``region=""`` or
+``"no region"`` asks for it)."""
 
 
 @dataclasses.dataclass
@@ -163,6 +166,7 @@ def coverage(store: Store, *, region: str | None = None) -> Coverage:
         {m["region"] or NO_REGION for m in maps} | {g["region"] or NO_REGION for g in located}
     )
     if region is not None:
+        region = region_label(region)
         if region not in names:
             have = ", ".join(names) or "none"
             raise GeovecError(f"no region {region!r} in {store.path} (has: {have})")

@@ -63,6 +63,7 @@ from geovec.errors import GeovecError
 from geovec.heads.file import Head
 from geovec.ingestion.links import relink_hint
 from geovec.store import Store
+from geovec.store.regions import region_label
 
 CANDIDATE_BLOCK = 1_000_000
 """With the ray engine, maps of more tiles than this are also split into candidate blocks."""
@@ -306,7 +307,7 @@ def _evaluate_map(
         all_errors.append(errors)
         tables.append(_rank_rows(d, ranks, best, count, errors))
         scored = as_misses(ranks)
-        per_region[str(d.region)] = {
+        per_region[region_label(d.region)] = {
             "queries": len(ranks),
             "candidates": n,
             "training": len(d.train_ids),

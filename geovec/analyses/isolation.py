@@ -18,6 +18,7 @@ from geovec.geodesy import isolation_cells
 from geovec.ingestion.links import link_pairs
 from geovec.store import Store
 from geovec.store.queries import run_query
+from geovec.store.regions import region_label
 
 SPLIT_FROM_ISOLATION = {"geovec_split": "isolation"}
 """Field metadata on ``ground.split`` saying that isolation wrote it (and may again)."""
@@ -99,7 +100,8 @@ def isolate(store: Store, *, radius_m: float = DEFAULT_RADIUS_M) -> IsolationRes
     region_of = dict(zip(ground.column("id").to_pylist(), ground.column("region").to_pylist()))
     per_region: dict[str, dict[str, int]] = {}
     for ident, flag in zip(table.column("id").to_pylist(), flags):
-        entry = per_region.setdefault(str(region_of.get(ident)), {"total": 0, "isolated": 0})
+        label = region_label(region_of.get(ident))
+        entry = per_region.setdefault(label, {"total": 0, "isolated": 0})
         entry["total"] += 1
         entry["isolated"] += int(flag)
     return IsolationResult(radius_m, len(flags), sum(flags), per_region, unlocated, write_split)

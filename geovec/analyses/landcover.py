@@ -20,10 +20,12 @@ from pyproj import Transformer
 from scipy.spatial import cKDTree
 
 from geovec.analyses.interpolate import natural_neighbour
+from geovec.counts import count
 from geovec.defaults import DEFAULT_FEATURE, DEFAULT_PIXELS_PER_TILE
 from geovec.errors import GeovecError
 from geovec.geo.grid import local_crs
 from geovec.store import Store
+from geovec.store.regions import region_key, region_label
 
 
 def pca(x: np.ndarray, components: int = 3) -> tuple[np.ndarray, np.ndarray]:
@@ -49,7 +51,7 @@ class TrueCover:
 class LandcoverResult:
     """The synthetic land-cover image and how well its colours separate true classes."""
 
-    region: str
+    region: str | None  # None: the tiles with no region (shown as "no region")
     feature: str
     tiles: int
     explained_variance: list[float]
@@ -68,11 +70,12 @@ class LandcoverResult:
     """(N,) the tiles' footprint sides in metres (NaN where unknown)."""
 
     def as_dict(self) -> dict:
-        return {
+        out = {
             f.name: getattr(self, f.name)
             for f in dataclasses.fields(self)
             if f.name not in ("image", "truth", "origin", "extent", "tile_lonlat", "tile_size_m")
         }
+        return {**out, "region": region_label(self.region)}
 
 
 def read_truth(path: str | Path) -> tuple[dict[str, str], dict[str, str]]:
@@ -107,15 +110,23 @@ def _region_tiles(store: Store, feature: str, region: str | None):
     """(region, tile rows with lon/lat, their feature matrix) of one region."""
     store.require_feature("map", feature)
     meta = store.read("map", ["id", "region", "lon", "lat", "size_m"]).to_pylist()
-    regions = sorted({m["region"] for m in meta}, key=str)
+    regions = sorted({m["region"] for m in meta}, key=lambda r: (r is None, str(r)))
     if region is None:
         if len(regions) > 1:
-            names = ", ".join(map(str, regions))
-            raise GeovecError(f"the store has several regions ({names}): say which region")
-        region = regions[0]
+            names = ", ".join(map(region_label, regions))
+            raise GeovecError(
+                f"the store has several regions ({names}): say which region "
+                '(--region NAME; --region "" for the tiles with no region)'
+            )
+        region = regions[0] if regions else None
+    else:
+        region = region_key(region)
     rows = [m for m in meta if m["region"] == region]
     if len(rows) < 4:
-        raise GeovecError(f"region {region!r} has {len(rows)} map tiles; PCA needs at least 4")
+        raise GeovecError(
+            f"region {region_label(region)!r} has {count(len(rows), 'map tile')}; "
+            "PCA needs at least 4"
+        )
     ids, vectors = store.vectors("map", feature)
     at = {ident: i for i, ident in enumerate(ids)}
     rows = [m for m in rows if m["id"] in at]
@@ -133,7 +144,8 @@ def landcover(
     """PCA image of ``feature`` over the region's map tiles (see the module docstring).
 
     Args:
-      region: the region (needed when the store has several).
+      region: the region (needed when the store has several); ``""`` addresses the tiles
+        with no region (:mod:`geovec.store.regions`).
       truth: a CSV with id and landcover columns (``geovec synth`` writes truth.csv); when
         given, reports nearest-centroid accuracy of the classes in component space and
         keeps the true map (:class:`TrueCover`) for the figure.
@@ -162,7 +174,7 @@ def landcover(
     image = natural_neighbour(sites, rgb, points)
     image = np.clip(image.reshape(len(ys), len(xs), 3), 0, 1)
 
-    result = LandcoverResult(str(region), feature, len(rows), [float(r) for r in ratio], image)
+    result = LandcoverResult(region, feature, len(rows), [float(r) for r in ratio], image)
     result.origin = origin
     half = step / 2
     result.tile_lonlat = np.column_stack([lon, lat])

@@ -42,6 +42,7 @@ from geovec.heads.file import Head, as_head
 from geovec.ingestion.embeddings import require_computable
 from geovec.store import Store
 from geovec.store.filters import id_filter
+from geovec.store.regions import region_address, region_key, region_label
 
 
 @dataclasses.dataclass
@@ -198,17 +199,21 @@ def localize(
     else:
         require_computable(store, "ground", feature, "localize a stored image by its id")
         vec, own_region, true_lonlat, label, isolated = _image_query(Path(image), feature)
-    region = region or own_region
+    if region is None and id is not None:  # the stored photo's own ("": it has none)
+        region = region_address(own_region)
     if data is not None:
-        if region is not None and data.region != region:
-            raise GeovecError(f"the region data given are of {data.region!r}, not {region!r}")
+        if region is not None and data.region != region_key(region):
+            raise GeovecError(
+                f"the region data given are of {region_label(data.region)!r}, "
+                f"not {region_label(region)!r}"
+            )
         datasets = [data]
     else:
         datasets = load_region_data(
             store, feature, region, learned.overhead_feature if learned is not None else None
         )
     if region is None and len(datasets) > 1:
-        names = ", ".join(str(d.region) for d in datasets)
+        names = ", ".join(region_label(d.region) for d in datasets)
         raise GeovecError(f"the store has several regions ({names}): say which region to search")
     d = datasets[0]
     prior = None
@@ -232,7 +237,8 @@ def localize(
         within_m = float(radius_m) if by_position else None
         if left_out and not train:
             raise GeovecError(
-                f"every training image of region {d.region} lies within {radius_m:g} m of the "
+                f"every training image of region {region_label(d.region)} lies within "
+                f"{radius_m:g} m of the "
                 "photo: none is left to average (an evaluation would not score it either)"
             )
         predicted = neighbour_mean(
@@ -311,7 +317,8 @@ def _within_prior(store, d: RegionData, radius_m, lonlat, noise_m, seed, label, 
         )
     if len(keep) == 0:
         raise GeovecError(
-            f"no map tile of region {d.region} lies within {radius_m:g} m of the prior "
+            f"no map tile of region {region_label(d.region)} lies within {radius_m:g} m "
+            "of the prior "
             f"(lon {p_lon:.5f}, lat {p_lat:.5f})"
         )
     facts = {**prior.as_dict(), "lon": p_lon, "lat": p_lat, "candidates": len(keep)}

@@ -35,6 +35,7 @@ from geovec.analyses.metrics import RECALL_AT
 from geovec.defaults import __version__
 from geovec.errors import GeovecError
 from geovec.heads.file import Head, as_head
+from geovec.store.regions import region_label
 
 TABLES = ("ground", "overhead", "map")
 RANK_RULE = (
@@ -171,7 +172,8 @@ def _split(protocol: str, arguments: dict) -> dict:
         }
     region = arguments.get("region")
     return {
-        "queries": "isolated ground images" + (f" of region {region!r}" if region else ""),
+        "queries": "isolated ground images"
+        + (f" of region {region_label(region)!r}" if region is not None else ""),
         "candidates": "the map tiles of each query's region",
         "training": "ground images not isolated, with their aerial",
     }

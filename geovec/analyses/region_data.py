@@ -12,7 +12,8 @@ from geovec.analyses.knn import take_rows
 from geovec.analyses.regions import containing_tiles, region_frames
 from geovec.errors import GeovecError
 from geovec.store import Store
-from geovec.store.filters import id_filter, quote
+from geovec.store.filters import id_filter
+from geovec.store.regions import region_filter, region_key, region_label
 
 
 @dataclasses.dataclass
@@ -75,7 +76,7 @@ def load_region_data(
         raise GeovecError(
             f"no test set yet: isolate the test images first (geovec isolate {store.path})"
         )
-    only = None if region is None else f"region = {quote(region)}"
+    only = None if region is None else region_filter(region)
     columns = ["id", "region", "isolated", "lon", "lat", "pair"]
     ground = store.read("ground", columns, only).to_pylist()
     g_ids, g_vec = store.vectors("ground", feature, only)
@@ -92,7 +93,7 @@ def load_region_data(
         frames = region_frames(con)
         out = []
         for reg, crs in frames:
-            if region is not None and reg != region:
+            if region is not None and reg != region_key(region):
                 continue
             rows = [r for r in ground if r["region"] == reg]
             true_tile = containing_tiles(
@@ -137,5 +138,5 @@ def load_region_data(
                 )
             )
     if region is not None and not out:
-        raise GeovecError(f"no region {region!r} in {store.path}")
+        raise GeovecError(f"no region {region_label(region)!r} in {store.path}")
     return out

@@ -16,7 +16,7 @@ from geovec.analyses.landcover import landcover
 from geovec.explorer.requests import RequestError
 from geovec.geo.webtiles import png_bytes, warp_to_web_mercator
 from geovec.store import Store
-from geovec.store.filters import quote
+from geovec.store.regions import region_address, region_filter, region_label
 
 LANDCOVER_PX = 1024
 """Width in pixels of the land-cover overlay."""
@@ -44,7 +44,8 @@ def pixels_per_tile(store: Store, region: str | None) -> int:
     fit = int(math.sqrt(MAX_LANDCOVER_PIXELS / cells))
     if fit < 1:
         raise RequestError(
-            f"the land-cover image of region {region!r} would need {round(cells):,} pixels at "
+            f"the land-cover image of region {region_label(region)!r} would need "
+            f"{round(cells):,} pixels at "
             f"one a tile, over the cap of {MAX_LANDCOVER_PIXELS:,} (1024 x 1024): its tiles "
             "are too far apart for one image"
         )
@@ -62,7 +63,7 @@ def _grid_cells(store: Store, region: str | None) -> float | None:
 
     if not store.has("map"):
         return None
-    where = None if region is None else f"region = {quote(region)}"
+    where = None if region is None else region_filter(region)
     rows = store.read("map", ["region", "lon", "lat"], where)
     if region is None and len(set(rows.column("region").to_pylist())) > 1:
         return None
@@ -127,6 +128,7 @@ class LandCoverOverlays:
         meta = {
             **result.as_dict(),
             "bounds": bounds,
-            "url": "/api/landcover.png?" + urlencode({"region": result.region, "feature": feature}),
+            "url": "/api/landcover.png?"
+            + urlencode({"region": region_address(result.region), "feature": feature}),
         }
         return meta, png

@@ -14,7 +14,7 @@ guards that run before any of them are in :mod:`geovec.explorer.guards`.
 | ``GET /api/neighbors`` | id, feature, k 1 to MAX_K |
 | ``GET /api/heatmap`` | id, feature, neighbors 1 to MAX_NEIGHBORS |
 | ``GET /api/search`` | tile, feature, k 1 to MAX_K |
-| ``GET /api/landcover``, ``/api/landcover.png`` | region, feature |
+| ``GET /api/landcover``, ``/api/landcover.png`` | region (empty: no region), feature |
 | ``POST /api/sql`` | JSON {"query": up to MAX_QUERY_CHARS, "limit": 1 to MAX_ROWS} |
 """
 
@@ -40,6 +40,7 @@ from geovec.explorer.requests import RequestError
 from geovec.explorer.responses import JSON
 from geovec.explorer.sqlbox import MAX_QUERY_CHARS, MAX_ROWS
 from geovec.explorer.tiles import MAX_K
+from geovec.store.regions import NULL_ADDRESS as NULL_REGION_ADDRESS
 
 STATIC = Path(__file__).parent / "static"
 WEB_TILE_MAX_AGE_S = 3600
@@ -149,7 +150,10 @@ def heatmap(request: Request):
 
 def _region_and_feature(request: Request):
     q = request.query_params
-    return checked.text(q, "region", required=False), checked.text(q, "feature", required=False)
+    region = checked.text(q, "region", required=False)
+    if region is None and "region" in q:  # region= (empty): the rows without a region
+        region = NULL_REGION_ADDRESS
+    return region, checked.text(q, "feature", required=False)
 
 
 def landcover(request: Request):

@@ -49,22 +49,29 @@ class Grid:
     crs: CRS
     x: np.ndarray  # metric centres in ``crs``
     y: np.ndarray
+    regions: list[str | None] | None = None  # each tile's region, when named (a region column)
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def rows(self) -> list[dict]:
-        """One dict per tile: id, lon, lat, size_m, footprint as WKT."""
-        return [
+        """One dict per tile: id, lon, lat, size_m, footprint as WKT (and region, when
+        the tiles have regions)."""
+        rows = [
             {"id": i, "lon": float(lo), "lat": float(la), "size_m": self.tile_m, "footprint": f.wkt}
             for i, lo, la, f in zip(self.ids, self.lon, self.lat, self.footprints)
         ]
+        for row, region in zip(rows, self.regions or []):
+            row["region"] = region
+        return rows
 
     def to_csv(self, path: str | Path | None = None) -> str:
-        """The tiles as CSV (id, lon, lat, size_m, footprint), a points table that
-        ``geovec aerial`` and manifests read; also written to ``path`` when given."""
+        """The tiles as CSV (id, lon, lat, size_m, footprint; region when they have
+        regions, empty for none), a points table that ``geovec aerial`` and manifests read;
+        also written to ``path`` when given."""
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=GRID_COLUMNS, lineterminator="\n")
+        fields = GRID_COLUMNS + (["region"] if self.regions is not None else [])
+        writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
         writer.writeheader()
         writer.writerows(self.rows())
         if path is not None:

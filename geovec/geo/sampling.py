@@ -30,11 +30,19 @@ CELLS = 8
 
 @dataclasses.dataclass
 class Cut:
-    """An aerial image cut for one point: (px, px, 3) uint8 RGB, north up, and which of
-    its pixels the source covered with data."""
+    """An aerial image cut for one point: (px, px, 3) uint8 RGB, north up, which of its
+    pixels the source covered with data, and how many source pixels its side spans (the
+    fewer of its two directions; in the pixels it was resampled from: a raster's own, or
+    those of the overview or tile zoom read)."""
 
     rgb: np.ndarray
     valid: np.ndarray  # (px, px) bool
+    source_px: float = float("inf")
+
+    @property
+    def upsampling(self) -> float:
+        """Output pixels per source pixel along a side: above 1, finer than the source."""
+        return self.valid.shape[0] / self.source_px if self.source_px > 0 else float("inf")
 
     @property
     def valid_fraction(self) -> float:
@@ -108,7 +116,9 @@ def resample(
     mask = Image.fromarray(known, "L").transform(size, Image.Transform.MESH, mesh)
     covered = np.asarray(mask) > 127
     rgb[~covered] = 0
-    return Cut(rgb, covered)
+    across = np.hypot(cols[0, -1] - cols[0, 0], rows[0, -1] - rows[0, 0])  # the northern edge
+    down = np.hypot(cols[-1, 0] - cols[0, 0], rows[-1, 0] - rows[0, 0])  # the western edge
+    return Cut(rgb, covered, float(min(across, down)))
 
 
 def to_rgb8(values: np.ndarray) -> np.ndarray:

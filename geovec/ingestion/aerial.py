@@ -37,6 +37,7 @@ from geovec.counts import count
 from geovec.errors import GeovecError
 from geovec.geo.aerial import open_source
 from geovec.geo.grid import TILE_M
+from geovec.ingestion.regions import RegionAssignment, RegionRule, fill_regions
 from geovec.ingestion.sources import coordinate, optional_number, read_rows
 from geovec.progress import ProgressReporter
 
@@ -48,6 +49,10 @@ MANIFEST_FIELDS = ["id", "path", "view", "lon", "lat", "region", "size_m", "pair
 FAILURE_FIELDS = ["id", "lon", "lat", "stage", "error"]
 PNG_WRITERS = 2
 """Threads that encode and write the PNGs while the main thread reads the next square."""
+MAX_UPSAMPLING = 2.0
+"""A square whose pixels are more than this many times finer than the source's there (output
+pixels per source pixel along a side) is written, and warned about and counted: its detail
+is interpolation (480 m at 256 px from 300 m pixels: 1.6 source pixels a side, 160x)."""
 
 
 @dataclasses.dataclass
@@ -60,13 +65,37 @@ class AerialSummary:
     manifest: Path
     failures: Path
     seconds: float
+    upsampled: int = 0  # written squares more than MAX_UPSAMPLING finer than the source
+    fewest_source_px: float | None = None  # source pixels across the most upsampled one
+    px: int = DEFAULT_PX
+    size_m: float = TILE_M  # of the most upsampled square
+    regions: RegionAssignment | None = None  # the regions --region/--regions gave
 
     def line(self) -> str:
         rate = self.written / self.seconds if self.seconds > 0 else 0.0
+        finer = (
+            f", {self.upsampled} more than {MAX_UPSAMPLING:g}x finer than the source"
+            if self.upsampled
+            else ""
+        )
         return (
-            f"wrote {count(self.written, 'image')} to {self.out} ({rate:.1f} images/s), "
+            f"wrote {count(self.written, 'image')} to {self.out} ({rate:.1f} images/s){finer}, "
             f"failed {self.failed}; manifest {self.manifest}"
             + (f", failures {self.failures}" if self.failed else "")
+        )
+
+    def upsampling_warning(self) -> str | None:
+        """One line on the squares cut finer than the source, or None when none was."""
+        if not self.upsampled:
+            return None
+        fewest = self.fewest_source_px
+        return (
+            f"{self.upsampled} of {count(self.written, 'square')} "
+            f"{'is' if self.upsampled == 1 else 'are'} more than "
+            f"{MAX_UPSAMPLING:g}x finer than the source (as few as {fewest:.1f} source pixels, "
+            f"about {self.size_m / fewest:.3g} m each, across {self.px} px): their detail is "
+            f"interpolated; give a larger --size-m or a smaller --px "
+            f"(at most {MAX_UPSAMPLING * fewest:.0f} px for these)"
         )
 
 
@@ -139,6 +168,7 @@ def cut_aerial(
     zoom: int | None = None,
     scheme: str | None = None,
     progress: bool = False,
+    regions: RegionRule | None = None,
 ) -> AerialSummary:
     """Cut one north-up square per point from an aerial source.
 
@@ -151,6 +181,11 @@ def cut_aerial(
       size_m: ground size of a square in metres; px: its pixels on a side.
       view: "map" (reference tiles) or "overhead" (centred on ground photos: each takes
         the point's id, and its ``pair`` names the photo, the point's id again).
+      regions: a region for the points that have none (one name, or by a polygon layer:
+        :class:`~geovec.ingestion.regions.RegionRule`), written to the manifest.
+
+    A square more than :data:`MAX_UPSAMPLING` times finer than the source where it is cut
+    is written, and counted in the summary (``upsampled``, ``upsampling_warning()``).
     """
     if view not in ("map", "overhead"):
         raise GeovecError(f"view must be map or overhead, got {view!r}")
@@ -160,9 +195,11 @@ def cut_aerial(
     source = open_source(source, crs=crs, zoom=zoom, scheme=scheme)
     try:
         todo, failures = read_points(points)
+        assigned = fill_regions(regions, todo)
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         rows = []
+        upsampled = []  # (source pixels across, size_m) of the squares finer than the source
         with (
             ThreadPoolExecutor(PNG_WRITERS, thread_name_prefix="geovec-png") as writers,
             ProgressReporter("aerial", len(todo), enabled=progress) as bar,
@@ -177,6 +214,8 @@ def cut_aerial(
                         dict(id=p["id"], lon=p["lon"], lat=p["lat"], stage="aerial", error=reason)
                     )
                 else:
+                    if cut.upsampling > MAX_UPSAMPLING:
+                        upsampled.append((cut.source_px, size))
                     name = file_name(p["id"])
                     image = Image.fromarray(cut.rgb)
                     pending.append(writers.submit(image.save, out / name))
@@ -199,8 +238,19 @@ def cut_aerial(
         source.close()
     manifest = _write_csv(out / "manifest.csv", MANIFEST_FIELDS, rows)
     failed = _write_csv(out / "failures.csv", FAILURE_FIELDS, failures)
+    fewest = min(upsampled, default=(None, size_m))
     return AerialSummary(
-        len(rows), len(failures), out, manifest, failed, time.perf_counter() - started
+        len(rows),
+        len(failures),
+        out,
+        manifest,
+        failed,
+        time.perf_counter() - started,
+        upsampled=len(upsampled),
+        fewest_source_px=fewest[0],
+        px=px,
+        size_m=fewest[1],
+        regions=assigned,
     )
 
 

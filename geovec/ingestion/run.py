@@ -30,8 +30,9 @@ from geovec.features.indoor import indoor_mask, scene_network, top_categories
 from geovec.features.names import default_features, parse_features
 from geovec.ingestion.links import link_pairs, overhead_claims
 from geovec.ingestion.records import Failure, Record
+from geovec.ingestion.regions import RegionAssignment, RegionRule
 from geovec.ingestion.sources import read_source
-from geovec.ingestion.stream import stream_into_store
+from geovec.ingestion.stream import PipelineStats, stream_into_store
 from geovec.store import Store
 from geovec.store.schema import (
     BASE_SCHEMAS,
@@ -54,6 +55,8 @@ class IngestSummary:
     seconds: float
     indoor: int = 0  # ground images dropped by the indoor/outdoor filter
     linked: int = 0  # ground images whose pair this run set (geovec.ingestion.links)
+    network_idle: float | None = None  # share of the pipeline's time the network waited
+    regions: RegionAssignment | None = None  # the regions --region/--regions gave (new rows)
 
     @property
     def images_per_second(self) -> float:
@@ -62,10 +65,11 @@ class IngestSummary:
     def line(self, verb: str = "ingested") -> str:
         dropped = f", dropped {self.indoor} indoor" if self.indoor else ""
         dropped += f", linked {count(self.linked, 'pair')}" if self.linked else ""
+        idle = "" if self.network_idle is None else f", network idle {self.network_idle:.0%}"
         return (
             f"{verb} {self.ingested}{dropped}, skipped {self.skipped} done before, failed "
             f"{self.failed} ({', '.join(self.features)}; {self.seconds:.1f} s, "
-            f"{self.images_per_second:.1f} images/s)"
+            f"{self.images_per_second:.1f} images/s{idle})"
         )
 
 
@@ -145,6 +149,8 @@ def ingest(
     outdoor_only: bool = False,
     engine: str = "local",
     ray_address: str | None = None,
+    fast_decode: bool = False,
+    regions: RegionRule | None = None,
 ) -> IngestSummary:
     """Ingest a manifest or an EXIF-located image folder into ``store``.
 
@@ -163,6 +169,12 @@ def ingest(
         tasks and an actor pool: :mod:`geovec.ingestion.ray_engine`); the same rows.
       ray_address: the Ray cluster to join (default: start a local one).
       workers: decode threads (local) or model actors (ray).
+      fast_decode: decode large JPEGs at a reduced scale (Pillow's draft, at least
+        256 x 256; local engine): faster, but the features are not Caffe's.
+      regions: a region for the new rows that have none (a folder of photos, a manifest
+        without a region column): one name, or by a polygon layer
+        (:class:`~geovec.ingestion.regions.RegionRule`); rows already stored keep theirs
+        (``geovec regions`` changes those).
 
     Raises:
       WeightsNotFoundError: a CNN feature without converted weights, before any work.
@@ -187,6 +199,9 @@ def ingest(
         for r in records
         if r.id not in existing[r.view] and (str(r.path), r.view) not in dropped_before
     ]
+    assigned = None
+    if regions is not None:
+        todo, assigned = _with_regions(todo, regions)
     fields = [feature_field(s.name, s.dim, extractor.provenance(s.name)) for s in wanted]
     for v in sorted({r.view for r in todo}):
         store.ensure_features(v, fields)
@@ -209,8 +224,19 @@ def ingest(
                 written = store.append(v, _rows(v, [chunk[i] for i in picked], feats))
                 stored_meanwhile += len(picked) - written
 
+    stats = PipelineStats()
     done, failed = stream_into_store(
-        store, "ingest", extractor, todo, write, workers, chunk_rows, progress, engine
+        store,
+        "ingest",
+        extractor,
+        todo,
+        write,
+        workers,
+        chunk_rows,
+        progress,
+        engine,
+        fast_decode=fast_decode,
+        stats=stats,
     )
     linked = link_pairs(store, overhead_claims(records))  # either view may come first
     return IngestSummary(
@@ -221,7 +247,19 @@ def ingest(
         seconds=time.perf_counter() - started,
         indoor=dropped,
         linked=linked,
+        network_idle=stats.idle_share if engine == "local" and todo else None,
+        regions=assigned,
     )
+
+
+def _with_regions(records: list[Record], rule: RegionRule) -> tuple[list[Record], RegionAssignment]:
+    """The records, those without a region given one by ``rule``."""
+    bare = [i for i, r in enumerate(records) if r.region is None]
+    found = rule.assign([records[i].lon for i in bare], [records[i].lat for i in bare])
+    out = list(records)
+    for i, region in zip(bare, found.regions):
+        out[i] = dataclasses.replace(out[i], region=region)
+    return out, found
 
 
 @in_ray_session

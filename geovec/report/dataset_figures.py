@@ -25,6 +25,7 @@ from geovec.geo.grid import TILE_M
 from geovec.ingestion.run import INDOOR_STAGE
 from geovec.report.figures import MOSAIC_PX, _local_metres, _save, plt
 from geovec.report.montage import montage
+from geovec.store.regions import region_label
 
 if TYPE_CHECKING:
     from geovec.analyses.landcover import LandcoverResult
@@ -50,7 +51,7 @@ def region_overview(
         if m["region"] == region
     ]
     if not tiles and landcover is None:
-        raise GeovecError(f"region {region!r} has no map tiles to draw")
+        raise GeovecError(f"region {region_label(region)!r} has no map tiles to draw")
     lonlat = np.array([[m["lon"], m["lat"]] for m in tiles], float).reshape(-1, 2)
     origin = (
         landcover.origin
@@ -106,7 +107,7 @@ def region_overview(
         a.set_xlabel("metres east", fontsize=9)
         a.tick_params(labelsize=8)
     axes[0].set_ylabel("metres north", fontsize=9)
-    fig.suptitle(f"{region}", fontsize=12)
+    fig.suptitle(region_label(region), fontsize=12)
     if legend:
         from matplotlib.patches import Patch
 

@@ -14,6 +14,7 @@ from matplotlib import colormaps, colors
 from geovec.report.figures import image_pair, localisation_curves, tile_heatmap
 from geovec.report.montage import montage
 from geovec.report.paths import output_file, output_folder
+from geovec.store.regions import region_label
 
 if TYPE_CHECKING:
     from geovec.analyses.classify import Classification
@@ -159,7 +160,7 @@ def write_landcover(result: LandcoverResult, path: Path) -> Path:
         path,
         (f"{result.feature}: first 3 principal components", "true land cover (per tile)"),
         legend=legend,
-        suptitle=f"{result.region}{accuracy}",
+        suptitle=f"{region_label(result.region)}{accuracy}",
         extent=result.extent,
         origin=result.origin,
     )

@@ -13,6 +13,7 @@ import pyarrow.csv as pacsv
 
 from geovec.counts import count
 from geovec.errors import GeovecError
+from geovec.store.regions import region_label
 
 if TYPE_CHECKING:
     from geovec.analyses.isolation import IsolationResult
@@ -116,7 +117,8 @@ def search_lines(hits: list[SearchHit]) -> list[str]:
 def landcover_line(result: LandcoverResult) -> str:
     """Tiles, variance explained, and class accuracy against chance when known."""
     explained = sum(result.explained_variance)
-    line = f"{result.region}: {count(result.tiles, 'tile')}, variance explained {explained:.2f}"
+    region = region_label(result.region)
+    line = f"{region}: {count(result.tiles, 'tile')}, variance explained {explained:.2f}"
     if result.class_accuracy is not None:
         line += f", class accuracy {result.class_accuracy:.2f} (chance {result.chance:.2f})"
     return line

@@ -56,6 +56,10 @@ const sqlLayer = L.layerGroup();
 const searchLayer = L.layerGroup();
 const selectionLayer = L.layerGroup().addTo(map);
 
+/* A region of null is shown as "no region" and asked for as region= (empty). */
+function regionName(region) { return region == null || region === "" ? "no region" : region; }
+function regionAddress(region) { return region == null ? "" : region; }
+
 function regionColour(region) {
   const names = state.info.regions.map((r) => r.region);
   const i = names.indexOf(region);
@@ -190,9 +194,11 @@ function regionBounds(r) { return [[r.south, r.west], [r.north, r.east]]; }
 function fillRegions() {
   const select = $("region");
   select.replaceChildren();
-  for (const r of state.info.regions) select.append(el("option", { value: r.region }, `${r.region} (${r.images} photos)`));
+  for (const r of state.info.regions) {
+    select.append(el("option", { value: regionAddress(r.region) }, `${regionName(r.region)} (${r.images} photos)`));
+  }
   select.addEventListener("change", () => {
-    const r = state.info.regions.find((x) => x.region === select.value);
+    const r = state.info.regions.find((x) => regionAddress(x.region) === select.value);
     if (r) map.fitBounds(regionBounds(r), { padding: [20, 20] });
   });
 }
@@ -201,7 +207,7 @@ function drawLegend() {
   const legend = $("legend");
   legend.replaceChildren();
   const entries = state.colourBy === "region"
-    ? state.info.regions.map((r) => [r.region, regionColour(r.region)])
+    ? state.info.regions.map((r) => [regionName(r.region), regionColour(r.region)])
     : Object.entries(STATUS_COLOURS);
   for (const [name, colour] of entries) {
     const swatch = el("i"); swatch.style.background = colour;
@@ -231,7 +237,7 @@ async function selectPhoto(id) {
   );
   const p = state.points.find((x) => x.id === id);
   if (p) {
-    for (const [k, v] of [["id", p.id], ["lon, lat", `${fmt(p.lon, 6)}, ${fmt(p.lat, 6)}`], ["region", p.region],
+    for (const [k, v] of [["id", p.id], ["lon, lat", `${fmt(p.lon, 6)}, ${fmt(p.lat, 6)}`], ["region", regionName(p.region)],
                           ["split", p.split || "—"], ["isolated", p.isolated ? "yes" : "no"]]) {
       facts.append(el("tr", {}, el("td", {}, k), el("td", {}, v)));
     }
@@ -285,7 +291,7 @@ function drawHeatmap(h, info) {
   heatmapLayer.addTo(map);
   state.heatmapTiles = h.tiles.features.length;
   info.replaceChildren(
-    el("div", { id: "heatmap-rank" }, `${h.feature}, ${h.region}: ${trueRankText(h)}`),
+    el("div", { id: "heatmap-rank" }, `${h.feature}, ${regionName(h.region)}: ${trueRankText(h)}`),
     el("div", { class: "colourbar" }),
     el("div", { class: "colourbar-labels" }, el("span", {}, "less similar"), el("span", {}, "more similar")),
     el("div", {}, "cyan: best 5 tiles · green star: true location"),
@@ -345,9 +351,9 @@ async function showLandcover() {
   landcoverLayer.clearLayers();
   for (const r of state.info.regions) {
     try {
-      const lc = await api("/api/landcover?" + new URLSearchParams({ region: r.region, feature: state.feature }));
+      const lc = await api("/api/landcover?" + new URLSearchParams({ region: regionAddress(r.region), feature: state.feature }));
       const [w, s, e, n] = lc.bounds;
-      L.imageOverlay(lc.url, [[s, w], [n, e]], { opacity: 0.85, alt: "land cover " + r.region }).addTo(landcoverLayer);
+      L.imageOverlay(lc.url, [[s, w], [n, e]], { opacity: 0.85, alt: "land cover " + regionName(r.region) }).addTo(landcoverLayer);
     } catch (e) { state.errors.push(e.message); }
   }
 }
