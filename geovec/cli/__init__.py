@@ -14,6 +14,7 @@ from geovec.cli import (  # noqa: F401 - commands
     export,
     heads,
     indexes,
+    info,
     regions,
     serve,
     weights,

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from geovec.analyses.info import store_info
 from geovec.defaults import DEFAULT_FEATURE, DEFAULT_K, DEFAULT_NEIGHBORS
 from geovec.explorer import heatmap, images, sqlbox, tiles
 from geovec.explorer.basemap import BaseMap
@@ -55,26 +56,22 @@ class Explorer:
     # what is there ----------------------------------------------------------------
 
     def info(self) -> dict:
-        """Tables and row counts, feature columns per view (name → length), regions with
-        their bounds (decimal degrees), the features every interaction can use, the
-        default one, and the web zoom from which the aerial base layer is drawn."""
-        views = {v: self.store.features(v) for v in VIEWS if self.store.has(v)}
+        """What ``geovec info`` answers (:func:`geovec.analyses.info.store_info`: tables,
+        features with their provenance, regions with their bounds in decimal degrees,
+        splits, indexes, failures, heads, the next steps), and for the page: the features
+        every interaction can use, the default one, the box to show, the web zoom from
+        which the aerial base layer is drawn and the heatmap's opacity."""
+        info = store_info(self.store)
+        views = info["features"]
         usable = [f for f in views.get("ground", {}) if all(f in views.get(v, {}) for v in VIEWS)]
-        regions = []
-        if self.store.has("ground"):
-            rows = self.store.query("region_bounds")
-            regions = rows.to_pylist()
         map_tiles = self.map_tiles()
         return {
-            "store": str(self.store.path),
-            "counts": {t: self.store.count(t) for t in self.store.tables()},
-            "features": views,
+            **info,
             "usable_features": usable,
             "default_feature": DEFAULT_FEATURE
             if DEFAULT_FEATURE in usable
             else (usable[0] if usable else None),
-            "regions": regions,
-            "bounds": map_tiles.bounds() or union(regions),
+            "bounds": map_tiles.bounds() or union(info["regions"]),
             "basemap_zoom": map_tiles.native_zoom() if len(map_tiles) else None,
             "heatmap_opacity": HEATMAP_ALPHA,
         }

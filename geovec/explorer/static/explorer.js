@@ -199,7 +199,7 @@ function fillRegions() {
   }
   select.addEventListener("change", () => {
     const r = state.info.regions.find((x) => regionAddress(x.region) === select.value);
-    if (r) map.fitBounds(regionBounds(r), { padding: [20, 20] });
+    if (r && r.west != null) map.fitBounds(regionBounds(r), { padding: [20, 20] });
   });
 }
 
@@ -398,7 +398,7 @@ async function start() {
   drawLegend();
   fillRegions();
   const b = state.info.bounds;
-  const first = state.info.regions[0];
+  const first = state.info.regions.find((r) => r.west != null); // a region with a position
   if (first) map.fitBounds(regionBounds(first), { padding: [20, 20] });
   else if (b) map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { padding: [20, 20] });
   else map.setView([0, 0], 2);
