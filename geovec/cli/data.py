@@ -71,7 +71,7 @@ def ingest_command(
     pair_column: emb.PairColumnOption = None,
     split_column: emb.SplitColumnOption = None,
 ) -> None:
-    """Ingest located images (their features into LanceDB) or published embeddings.
+    """Ingest located images, or import published embeddings.
 
     Images: decode, extract features, append to LanceDB; or, with --embeddings, import a
     (Geo)Parquet file of published embeddings as a feature."""
@@ -137,7 +137,9 @@ def extract_command(
     ray_address: RayAddressOption = None,
     workers: WorkersOption = None,
 ) -> None:
-    """Compute feature columns that stored rows lack (e.g. add imagenet_fc7 later)."""
+    """Compute the feature columns that stored rows lack.
+
+    E.g. add imagenet_fc7 to a store ingested with gist and places_fc8."""
     import geovec
 
     summary = geovec.extract_missing(
@@ -160,7 +162,7 @@ def sql_command(
     format: Annotated[str, typer.Option(help="table, csv or json.")] = "table",
     write: Annotated[bool, typer.Option(help="Allow statements that change the tables.")] = False,
 ) -> None:
-    """Run ad hoc DuckDB SQL over the tables (ground, overhead, map, failures)."""
+    """Run DuckDB SQL over the tables (ground, overhead, map, failures)."""
     from geovec.report.terminal import format_table
 
     with open_existing(db) as store:
@@ -180,7 +182,9 @@ def synth_command(
         float, typer.Option(help="Side of each square region, km.")
     ] = DEFAULT_EXTENT_KM,
 ) -> None:
-    """Write the synthetic two-region world: land cover, tiles, photos, manifests."""
+    """Write the synthetic two-region world: tiles, photos, manifests.
+
+    Its land cover too (truth.csv), for geovec landcover --truth."""
     import geovec
 
     summary = geovec.synth(directory, seed=seed, ground=ground, extent_km=extent_km, progress=True)
@@ -199,7 +203,9 @@ def grid_command(
     regions: reg.RegionsLayerOption = None,
     region_field: reg.RegionFieldOption = None,
 ) -> None:
-    """Aerial reference grid: tile centres (lon, lat) and footprints over a bbox."""
+    """Aerial reference grid: tile centres and footprints over a bbox.
+
+    A CSV of the tiles' centres (lon, lat) and footprints."""
     from geovec.geo.bounds import parse_bbox
     from geovec.geo.grid import reference_grid
 
@@ -225,7 +231,9 @@ def cutouts_command(
     ),
     fov: Annotated[float, typer.Option(help="Horizontal field of view, degrees.")] = CUTOUT_FOV,
 ) -> None:
-    """Cut perspective views (default: the two side-facing 800x600) from panoramas."""
+    """Cut perspective views from panoramas.
+
+    By default the two side-facing 800x600 views of each."""
     from geovec.geo.cutouts import parse_headings, parse_size, write_cutouts
 
     written = write_cutouts(panoramas, out, parse_headings(headings), parse_size(size), fov)
@@ -262,7 +270,7 @@ def aerial_command(
     regions: reg.RegionsLayerOption = None,
     region_field: reg.RegionFieldOption = None,
 ) -> None:
-    """Cut north-up aerial squares centred on points, ready for geovec ingest."""
+    """Cut north-up aerial squares centred on points, ready for ingest."""
     from geovec.errors import GeovecError
     from geovec.ingestion.aerial import cut_aerial
 
@@ -304,10 +312,10 @@ def dataset_command(
         ),
     ] = None,
 ) -> None:
-    """Write the manifest of a cross-view or place recognition dataset, for ingest.
+    """Write the manifest of a cross-view or place recognition dataset.
 
-    Cross-view (cvusa, cvact, vigor): the ground/overhead pairs; places: the database
-    images and the queries."""
+    For geovec ingest. Cross-view (cvusa, cvact, vigor): the ground/overhead pairs;
+    places: the database images and the queries."""
     from geovec.ingestion.datasets import import_dataset
 
     summary = import_dataset(name, root, out, cross_area=cross_area, utm_zone=utm_zone)
