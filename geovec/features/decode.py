@@ -42,8 +42,16 @@ def _to_rgb(img: Image.Image) -> np.ndarray:
     return np.asarray(img.convert("RGB"), dtype=np.uint8)
 
 
-def load_rgb(path: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """Read ``path`` as an (H, W, 3) uint8 RGB array, upright per its EXIF orientation."""
+def load_rgb(
+    path: str | Path, max_pixels: int = MAX_PIXELS, draft: tuple[int, int] | None = None
+) -> np.ndarray:
+    """Read ``path`` as an (H, W, 3) uint8 RGB array, upright per its EXIF orientation.
+
+    ``draft`` (width, height in pixels): a JPEG is decoded at the smallest scale of 1/2,
+    1/4 or 1/8 that is still at least this large (Pillow's ``Image.draft``: faster for
+    large photos, but the pixels are the JPEG decoder's reduction, not the full image
+    resized as Caffe does); other formats and smaller JPEGs are decoded in full.
+    """
     path = Path(path)
     if path.is_dir():
         raise ImageDecodeError("is a directory")
@@ -59,6 +67,8 @@ def load_rgb(path: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
                     f"decompression bomb refused ({img.width}x{img.height} pixels)"
                 )
             img.seek(0)  # first frame of a GIF or multi-page TIFF
+            if draft is not None and img.format == "JPEG":
+                img.draft(None, draft)
             img.load()
             img = ImageOps.exif_transpose(img)
             rgb = _to_rgb(img)

@@ -33,14 +33,24 @@ def bilinear_resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
     caffe.io.resize_image uses); samples beyond the border clamp to the edge pixel.
     Returns float32.
     """
-    image = np.asarray(image, dtype=np.float32)
-    r0, r1, rw = _axis_weights(image.shape[0], height)
-    c0, c1, cw = _axis_weights(image.shape[1], width)
+    return _bilinear_window(image, height, width, slice(None), slice(None))
+
+
+def _bilinear_window(
+    image: np.ndarray, height: int, width: int, rows: slice, cols: slice
+) -> np.ndarray:
+    """``bilinear_resize(image, height, width)[rows, cols]``, computing only that window
+    (the same float32 operations on the same values, so the same numbers)."""
+    image = np.asarray(image)
+    r0, r1, rw = (a[rows] for a in _axis_weights(image.shape[0], height))
+    c0, c1, cw = (a[cols] for a in _axis_weights(image.shape[1], width))
     shape = (-1,) + (1,) * (image.ndim - 1)
     rw = rw.reshape(shape)
-    rows = image[r0] * (1 - rw) + image[r1] * rw
+    top = image[r0].astype(np.float32, copy=False)  # only the rows used, then as float32
+    bottom = image[r1].astype(np.float32, copy=False)
+    blended = top * (1 - rw) + bottom * rw
     cw = cw.reshape((1, -1) + (1,) * (image.ndim - 2))
-    return rows[:, c0] * (1 - cw) + rows[:, c1] * cw
+    return blended[:, c0] * (1 - cw) + blended[:, c1] * cw
 
 
 def caffe_crop(rgb: np.ndarray) -> np.ndarray:
@@ -53,7 +63,7 @@ def caffe_crop(rgb: np.ndarray) -> np.ndarray:
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"expected an (H, W, 3) RGB image, got shape {rgb.shape}")
     scale = 1.0 if rgb.dtype == np.uint8 else 255.0
-    resized = bilinear_resize(rgb, RESIZE, RESIZE)
     offset = int(RESIZE / 2.0 - CROP / 2.0)  # Caffe: int(128 - 113.5) = 14
-    crop = resized[offset : offset + CROP, offset : offset + CROP]
+    window = slice(offset, offset + CROP)  # of the 256 x 256 resize, computed alone
+    crop = _bilinear_window(rgb, RESIZE, RESIZE, window, window)
     return np.ascontiguousarray(crop[:, :, ::-1] * np.float32(scale))
