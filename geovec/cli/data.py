@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 import geovec.cli.embeddings as emb
+import geovec.cli.regions as reg
 from geovec.cli.app import DbArgument, app, command, open_existing, split_list
 from geovec.cli.helptext import DATA_IN, STORE
 from geovec.counts import count
@@ -62,6 +63,9 @@ def ingest_command(
             "but not Caffe's pixels."
         ),
     ] = False,
+    region: reg.RegionNameOption = None,
+    regions: reg.RegionsLayerOption = None,
+    region_field: reg.RegionFieldOption = None,
     embeddings: emb.EmbeddingsFlag = False,
     feature: emb.FeatureNameOption = None,
     vector_column: emb.VectorColumnOption = None,
@@ -74,10 +78,17 @@ def ingest_command(
     pair_column: emb.PairColumnOption = None,
     split_column: emb.SplitColumnOption = None,
 ) -> None:
-    """Ingest located images (their features into LanceDB) or published embeddings.
+    """Ingest located images, or import published embeddings.
 
     Images: decode, extract features, append to LanceDB; or, with --embeddings, import a
     (Geo)Parquet file of published embeddings as a feature."""
+    if embeddings and (region is not None or regions is not None):
+        from geovec.errors import GeovecError
+
+        raise GeovecError(
+            "--embeddings reads regions from --region-column; name them later "
+            "with geovec regions DB --set NAME or --from LAYER"
+        )
     if emb.ingest_embeddings_command(
         db,
         source,
@@ -104,6 +115,7 @@ def ingest_command(
     chosen = split_list(features) if features is not None else default_features()
     if not chosen:
         raise GeovecError(f"--features names no feature: {features!r}")
+    rule = reg.region_rule(region, regions, region_field)
     typer.echo(f"features: {', '.join(chosen)}", err=True)
     summary = geovec.ingest(
         geovec.open(db),
@@ -117,7 +129,9 @@ def ingest_command(
         ray_address=ray_address,
         workers=workers,
         fast_decode=fast_decode,
+        regions=rule,
     )
+    reg.echo_assignment(summary.regions, "new row")
     typer.echo(summary.line())
 
 
@@ -131,7 +145,9 @@ def extract_command(
     ray_address: RayAddressOption = None,
     workers: WorkersOption = None,
 ) -> None:
-    """Compute feature columns that stored rows lack (e.g. add imagenet_fc7 later)."""
+    """Compute the feature columns that stored rows lack.
+
+    E.g. add imagenet_fc7 to a store ingested with gist and places_fc8."""
     import geovec
 
     summary = geovec.extract_missing(
@@ -154,7 +170,7 @@ def sql_command(
     format: Annotated[str, typer.Option(help="table, csv or json.")] = "table",
     write: Annotated[bool, typer.Option(help="Allow statements that change the tables.")] = False,
 ) -> None:
-    """Run ad hoc DuckDB SQL over the tables (ground, overhead, map, failures)."""
+    """Run DuckDB SQL over the tables (ground, overhead, map, failures)."""
     from geovec.report.terminal import format_table
 
     with open_existing(db) as store:
@@ -174,7 +190,9 @@ def synth_command(
         float, typer.Option(help="Side of each square region, km.")
     ] = DEFAULT_EXTENT_KM,
 ) -> None:
-    """Write the synthetic two-region world: land cover, tiles, photos, manifests."""
+    """Write the synthetic two-region world: tiles, photos, manifests.
+
+    Its land cover too (truth.csv), for geovec landcover --truth."""
     import geovec
 
     summary = geovec.synth(directory, seed=seed, ground=ground, extent_km=extent_km, progress=True)
@@ -189,12 +207,22 @@ def grid_command(
         float | None, typer.Option(help="Distance between centres, m (default: tile side).")
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Write CSV here (default: stdout).")] = None,
+    region: reg.RegionNameOption = None,
+    regions: reg.RegionsLayerOption = None,
+    region_field: reg.RegionFieldOption = None,
 ) -> None:
-    """Aerial reference grid: tile centres (lon, lat) and footprints over a bbox."""
+    """Aerial reference grid: tile centres and footprints over a bbox.
+
+    A CSV of the tiles' centres (lon, lat) and footprints."""
     from geovec.geo.bounds import parse_bbox
     from geovec.geo.grid import reference_grid
 
+    rule = reg.region_rule(region, regions, region_field)
     grid = reference_grid(parse_bbox(bbox), tile_m, spacing_m)
+    if rule is not None:
+        found = rule.assign(grid.lon, grid.lat)
+        grid.regions = found.regions
+        reg.echo_assignment(found, "tile")
     text = grid.to_csv(out)
     typer.echo(f"wrote {count(len(grid), 'tile')} to {out}" if out else text.rstrip("\n"))
 
@@ -211,7 +239,9 @@ def cutouts_command(
     ),
     fov: Annotated[float, typer.Option(help="Horizontal field of view, degrees.")] = CUTOUT_FOV,
 ) -> None:
-    """Cut perspective views (default: the two side-facing 800x600) from panoramas."""
+    """Cut perspective views from panoramas.
+
+    By default the two side-facing 800x600 views of each."""
     from geovec.geo.cutouts import parse_headings, parse_size, write_cutouts
 
     written = write_cutouts(panoramas, out, parse_headings(headings), parse_size(size), fov)
@@ -244,8 +274,11 @@ def aerial_command(
     crs: Annotated[
         str | None, typer.Option(help="CRS of a world-file image (default: its .prj).")
     ] = None,
+    region: reg.RegionNameOption = None,
+    regions: reg.RegionsLayerOption = None,
+    region_field: reg.RegionFieldOption = None,
 ) -> None:
-    """Cut north-up aerial squares centred on points, ready for geovec ingest."""
+    """Cut north-up aerial squares centred on points, ready for ingest."""
     from geovec.errors import GeovecError
     from geovec.ingestion.aerial import cut_aerial
 
@@ -263,7 +296,11 @@ def aerial_command(
         zoom=zoom,
         scheme=scheme,
         progress=True,
+        regions=reg.region_rule(region, regions, region_field),
     )
+    reg.echo_assignment(summary.regions, "point")
+    if summary.upsampled:
+        typer.echo(f"warning: {summary.upsampling_warning()}", err=True)
     typer.echo(summary.line())
 
 
@@ -283,10 +320,10 @@ def dataset_command(
         ),
     ] = None,
 ) -> None:
-    """Write the manifest of a cross-view or place recognition dataset, for ingest.
+    """Write the manifest of a cross-view or place recognition dataset.
 
-    Cross-view (cvusa, cvact, vigor): the ground/overhead pairs; places: the database
-    images and the queries."""
+    For geovec ingest. Cross-view (cvusa, cvact, vigor): the ground/overhead pairs;
+    places: the database images and the queries."""
     from geovec.ingestion.datasets import import_dataset
 
     summary = import_dataset(name, root, out, cross_area=cross_area, utm_zone=utm_zone)

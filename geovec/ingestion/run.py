@@ -30,6 +30,7 @@ from geovec.features.indoor import indoor_mask, scene_network, top_categories
 from geovec.features.names import default_features, parse_features
 from geovec.ingestion.links import link_pairs, overhead_claims
 from geovec.ingestion.records import Failure, Record
+from geovec.ingestion.regions import RegionAssignment, RegionRule
 from geovec.ingestion.sources import read_source
 from geovec.ingestion.stream import PipelineStats, stream_into_store
 from geovec.store import Store
@@ -55,6 +56,7 @@ class IngestSummary:
     indoor: int = 0  # ground images dropped by the indoor/outdoor filter
     linked: int = 0  # ground images whose pair this run set (geovec.ingestion.links)
     network_idle: float | None = None  # share of the pipeline's time the network waited
+    regions: RegionAssignment | None = None  # the regions --region/--regions gave (new rows)
 
     @property
     def images_per_second(self) -> float:
@@ -148,6 +150,7 @@ def ingest(
     engine: str = "local",
     ray_address: str | None = None,
     fast_decode: bool = False,
+    regions: RegionRule | None = None,
 ) -> IngestSummary:
     """Ingest a manifest or an EXIF-located image folder into ``store``.
 
@@ -168,6 +171,10 @@ def ingest(
       workers: decode threads (local) or model actors (ray).
       fast_decode: decode large JPEGs at a reduced scale (Pillow's draft, at least
         256 x 256; local engine): faster, but the features are not Caffe's.
+      regions: a region for the new rows that have none (a folder of photos, a manifest
+        without a region column): one name, or by a polygon layer
+        (:class:`~geovec.ingestion.regions.RegionRule`); rows already stored keep theirs
+        (``geovec regions`` changes those).
 
     Raises:
       WeightsNotFoundError: a CNN feature without converted weights, before any work.
@@ -192,6 +199,9 @@ def ingest(
         for r in records
         if r.id not in existing[r.view] and (str(r.path), r.view) not in dropped_before
     ]
+    assigned = None
+    if regions is not None:
+        todo, assigned = _with_regions(todo, regions)
     fields = [feature_field(s.name, s.dim, extractor.provenance(s.name)) for s in wanted]
     for v in sorted({r.view for r in todo}):
         store.ensure_features(v, fields)
@@ -238,7 +248,18 @@ def ingest(
         indoor=dropped,
         linked=linked,
         network_idle=stats.idle_share if engine == "local" and todo else None,
+        regions=assigned,
     )
+
+
+def _with_regions(records: list[Record], rule: RegionRule) -> tuple[list[Record], RegionAssignment]:
+    """The records, those without a region given one by ``rule``."""
+    bare = [i for i, r in enumerate(records) if r.region is None]
+    found = rule.assign([records[i].lon for i in bare], [records[i].lat for i in bare])
+    out = list(records)
+    for i, region in zip(bare, found.regions):
+        out[i] = dataclasses.replace(out[i], region=region)
+    return out, found
 
 
 @in_ray_session
