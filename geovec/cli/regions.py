@@ -78,10 +78,11 @@ def regions_command(
     table: Annotated[str, typer.Option(help="ground, aerial (overhead and map) or all.")] = "all",
     as_json: JsonOption = False,
 ) -> None:
-    """(Re)assign the regions of a store's rows: one name for all, or by polygons.
+    """Name the regions of stored rows: one name, or by polygons.
 
-    Rows in no polygon get no region (shown as "no region", addressed as --region "");
-    rows without a position keep theirs under --from."""
+    --set NAME names every row; --from LAYER each by the polygon holding it. Rows in no
+    polygon get no region (shown as "no region", addressed as --region ""); rows without
+    a position keep theirs under --from."""
     from geovec.errors import GeovecError
     from geovec.ingestion.regions import assign_regions
 
