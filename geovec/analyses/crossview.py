@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from geovec.analyses.dead_ends import no_query_scored
 from geovec.analyses.distributed import distributed_rank_best
 from geovec.analyses.knn import neighbour_mean, rank_and_best, subset_rank_best
 from geovec.analyses.metrics import (
@@ -321,8 +322,7 @@ def _evaluate_map(
     errors = np.concatenate(all_errors) if all_errors else np.zeros(0)
     if len(ranks) == 0:
         raise GeovecError(
-            "no isolated query has a feature, a training set and a containing tile"
-            + relink_hint(store)
+            no_query_scored(store, data, g_feature, a_feature, training=knn) + relink_hint(store)
         )
     inside = ranks >= 0
     scored = as_misses(ranks)

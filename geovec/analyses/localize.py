@@ -95,6 +95,25 @@ class Localization:
             f"{p['candidates']} candidate tiles{outside}"
         )
 
+    def rank_line(self) -> str:
+        """One line on the true tile: its rank, or why the photo has none (no position:
+        a file without EXIF GPS, a stored photo of a pair-only dataset; or no map tile
+        containing its position)."""
+        if self.true_rank is not None:
+            return f"true tile {self.true_tile}: rank {self.true_rank} of {self.candidates}"
+        if not _known(self.true_lonlat):
+            return (
+                "true rank unknown: the photo has no position (no EXIF GPS in the file, or "
+                "none stored), so no tile is known to be its own"
+            )
+        lon, lat = self.true_lonlat
+        if self.true_tile is not None:  # inside a tile that the prior left out
+            return f"true rank unknown: its tile {self.true_tile} is not among the candidates"
+        return (
+            f"true rank unknown: no map tile of {region_label(self.region)} contains the "
+            f"photo's position (lon {lon:.5f}, lat {lat:.5f})"
+        )
+
     def note(self) -> str | None:
         """One line on the neighbours left out, None when there is nothing to say (an
         isolated image, a learned head)."""
@@ -117,6 +136,7 @@ class Localization:
         }
         out["best"] = self.best.to_pylist()
         out["note"] = self.note()
+        out["rank_line"] = self.rank_line()
         return out
 
 

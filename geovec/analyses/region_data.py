@@ -8,6 +8,7 @@ import dataclasses
 
 import numpy as np
 
+from geovec.analyses.dead_ends import missing_view
 from geovec.analyses.knn import take_rows
 from geovec.analyses.regions import containing_tiles, region_frames
 from geovec.errors import GeovecError
@@ -68,9 +69,7 @@ def load_region_data(
     aerial_feature = aerial_feature or feature
     for view in ("ground", "overhead", "map"):
         if not store.count(view):
-            raise GeovecError(
-                f"{store.path} has no {view} images; cross-view needs all three views"
-            )
+            raise GeovecError(missing_view(store, view, aerial_feature))
         store.require_feature(view, feature if view == "ground" else aerial_feature)
     if all(r is None for r in store.read("ground", ["isolated"]).column("isolated").to_pylist()):
         raise GeovecError(

@@ -78,6 +78,7 @@ from geovec.ingestion.records import Failure
 from geovec.ingestion.run import IngestSummary
 from geovec.progress import ProgressReporter
 from geovec.store import Store
+from geovec.store.database import removes_new_store_on_failure
 from geovec.store.finite import nonfinite_rows
 from geovec.store.schema import BASE_SCHEMAS, VIEWS, feature_field, point_wkb, vectors_to_arrow
 
@@ -447,6 +448,7 @@ def _summary_provenance(files: list[dict]) -> dict[str, str]:
     }
 
 
+@removes_new_store_on_failure
 def ingest_embeddings(
     store: Store,
     source: str | Path,

@@ -34,6 +34,7 @@ from geovec.ingestion.regions import RegionAssignment, RegionRule
 from geovec.ingestion.sources import read_source
 from geovec.ingestion.stream import PipelineStats, stream_into_store
 from geovec.store import Store
+from geovec.store.database import removes_new_store_on_failure
 from geovec.store.schema import (
     BASE_SCHEMAS,
     FAILURES,
@@ -135,6 +136,7 @@ def _rows(view: str, records: Sequence[Record], features: dict) -> pa.Table:
     return pa.Table.from_arrays(arrays, names=names)
 
 
+@removes_new_store_on_failure
 @in_ray_session
 def ingest(
     store: Store,

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from geovec.analyses.dead_ends import all_isolated
 from geovec.counts import count
 from geovec.errors import GeovecError
 from geovec.store.regions import region_label
@@ -83,6 +84,8 @@ def isolation_lines(result: IsolationResult) -> list[str]:
         lines.append(f"  left out {result.unlocated} ground images without a position")
     if not result.split_written:
         lines.append("  split: kept the dataset's own (isolated images are marked isolated)")
+    if warning := all_isolated(result.total, result.isolated, result.radius_m):
+        lines.append(f"warning: {warning}")
     return lines
 
 
@@ -94,10 +97,7 @@ def localization_lines(result: Localization, top: int = 5) -> list[str]:
     ]
     if result.best_id is not None:
         lines.append(result.guess())
-    if result.true_rank is not None:
-        lines.append(
-            f"true tile {result.true_tile}: rank {result.true_rank} of {result.candidates}"
-        )
+    lines.append(result.rank_line())
     if result.prior_note():
         lines.append(result.prior_note())
     if result.note():

@@ -10,9 +10,11 @@ over them for SQL, opened on first use and kept for the store's life.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import threading
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -60,6 +62,7 @@ class Store:
             raise StoreError(f"{self.path}: no geovec database here (run geovec ingest first)")
         if self.path.exists() and not self.path.is_dir():
             raise StoreError(f"{self.path}: is a file, not a database directory")
+        self.created = not self.path.exists()  # this Store makes the folder
         self.db = lancedb.connect(str(self.path))
         # this store's schema of each shared DuckDB database (open: False, sealed: True),
         # the views made in it, and what drops it when the store goes
@@ -93,6 +96,19 @@ class Store:
             self._writer = None
             self._schemas, self._finalizers, self._databases = {}, {}, {}
             self._views = {False: set(), True: set()}
+
+    def remove_if_unused(self) -> bool:
+        """Remove the store's folder when this Store made it and it is still empty (a first
+        ingest that failed before writing anything); True when removed. A folder that was
+        there before, or that holds anything, is left as it is."""
+        if not self.created or not self.path.is_dir() or any(self.path.iterdir()):
+            return False
+        self.close()
+        try:
+            self.path.rmdir()
+        except OSError:  # something arrived meanwhile: keep it
+            return False
+        return True
 
     # tables -------------------------------------------------------------------------
 
@@ -441,3 +457,19 @@ def open(path: str | Path, *, create: bool = True) -> Store:  # noqa: A001 - mir
     """Open (or create) the geovec database at ``path``. Use it as a context manager to
     close its DuckDB database when done (``with geovec.open("geo") as store: ...``)."""
     return Store(path, create=create)
+
+
+def removes_new_store_on_failure(write: Callable) -> Callable:
+    """Wrap ``write(store, ...)`` (a first ingest) so that when it fails, the store's folder
+    is removed if the call's Store made it and nothing was written into it
+    (:meth:`Store.remove_if_unused`); the error goes on."""
+
+    @functools.wraps(write)
+    def run(store: Store, *args, **kwargs):
+        try:
+            return write(store, *args, **kwargs)
+        except BaseException:
+            store.remove_if_unused()
+            raise
+
+    return run
