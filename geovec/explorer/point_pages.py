@@ -22,7 +22,7 @@ of the cells it touches only.
 >>> pages = PointPages.build(rows, version=1)
 >>> pages.select(None).tolist(), pages.select((-6.0, 0.0, 0.0, 3.0)).tolist()
 ([0, 1], [1])
->>> pages.features([1])[:60]
+>>> bytes(pages.features([1]))[:60]
 b'{"type":"Feature","id":"b","geometry":{"type":"Point","coord'
 >>> json.loads(pages.features([0, 1], b"[", b"]"))[1]["properties"]["isolated"]
 True
@@ -170,9 +170,10 @@ class PointPages:
         inside.sort()
         return inside
 
-    def features(self, positions, head: bytes = b"", tail: bytes = b"") -> bytes:
+    def features(self, positions, head: bytes = b"", tail: bytes = b"") -> bytes | memoryview:
         """The Features of the photos at ``positions`` joined by commas (and padding),
-        between ``head`` and ``tail``."""
+        between ``head`` and ``tail``: bytes, or a memoryview of the one buffer written
+        (not copied again)."""
         positions = np.asarray(positions, np.int64)
         k, width = len(positions), self.rows.shape[1]
         if k == 0:
@@ -188,4 +189,4 @@ class PointPages:
         out[: len(head)] = np.frombuffer(head, np.uint8)
         np.take(self.rows, self.row_of[positions], axis=0, out=out[len(head) : end].reshape(k, -1))
         out[end - 1 : end - 1 + len(tail)] = np.frombuffer(tail, np.uint8)  # over the last comma
-        return out[: end - 1 + len(tail)].tobytes()
+        return memoryview(out[: end - 1 + len(tail)])

@@ -42,7 +42,7 @@ class PointsAnswer:
     """One /api/points answer: its GeoJSON ``body`` (gzip-compressed when ``gzip``;
     None when the client holds it already: HTTP 304) and its ``etag``."""
 
-    body: bytes | None
+    body: bytes | memoryview | None
     etag: str
     gzip: bool = False
 
@@ -145,7 +145,7 @@ class GroundPoints:
         isolated, source), ordered by id, ``limit`` from ``offset``; ``total`` counts
         them all and ``next_offset`` is None on the last page."""
         _check_page(offset, limit)
-        return _page(self.pages(), bbox, offset, limit)
+        return bytes(_page(self.pages(), bbox, offset, limit))
 
 
 def _check_page(offset: int, limit: int) -> None:
@@ -155,7 +155,7 @@ def _check_page(offset: int, limit: int) -> None:
         raise RequestError(f"offset must be 0 or more, got {offset}")
 
 
-def _page(pages: PointPages, bbox, offset: int, limit: int) -> bytes:
+def _page(pages: PointPages, bbox, offset: int, limit: int) -> bytes | memoryview:
     inside = pages.select(bbox)
     page = inside[offset : offset + limit]
     after = offset + len(page)
