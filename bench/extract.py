@@ -176,9 +176,10 @@ def alternate(sides, rounds):
 
 
 def profile(args, model, params, caffe, device) -> None:
-    """Each layer (conv + bias + ReLU, pool + LRN, fc + ReLU) jitted alone with the
-    network's compile options on the whole batch, against torch's same layer, alternated;
-    the medians in ms and each layer's share of geovec's sum."""
+    """Each layer (conv + bias + ReLU, pool + LRN, fc + ReLU) jitted alone on the whole
+    batch with each variant's compile options (``--variants``' OPTIONS), against torch's
+    same layer, alternated; the medians in ms, torch's time over the first variant's and
+    each layer's share of the first variant's sum."""
     import flax.linen as nn
     import jax
     import numpy as np
@@ -190,7 +191,11 @@ def profile(args, model, params, caffe, device) -> None:
 
     torch.set_num_threads(args.threads)
     rng = np.random.default_rng(2)
-    b, opts = args.batch, compiler_options(device.platform)
+    b = args.batch
+    variants = [v.partition(":")[0] for v in args.variants.split(",")]
+    opts = {
+        v: compiler_options(device.platform) if v == "shipped" else OPTIONS[v] for v in variants
+    }
     tp = {k: (torch.from_numpy(w), torch.from_numpy(b_)) for k, (w, b_) in caffe.items()}
     conv = {name: (stride, pad, groups) for name, _, _, stride, pad, groups in CAFFENET_CONVS}
 
@@ -217,7 +222,12 @@ def profile(args, model, params, caffe, device) -> None:
         x = np.abs(rng.standard_normal((b, *shape))).astype(np.float32) * 20
         xj = jax.device_put(x, device)
         fn = jax.jit(lambda p, h, layer=layer: model.apply({"params": p}, h, method=layer))
-        compiled = fn.lower(params, xj).compile(compiler_options=opts)
+        sides = {
+            v: lambda c=fn.lower(params, xj).compile(compiler_options=o), xj=xj: c(
+                params, xj
+            ).block_until_ready()
+            for v, o in opts.items()
+        }
         xt = torch.from_numpy(x.transpose(0, 3, 1, 2).copy() if x.ndim == 4 else x)
         if name.startswith("conv"):
             stride, pad, groups = conv[name]
@@ -239,29 +249,21 @@ def profile(args, model, params, caffe, device) -> None:
                 return torch_lrn_pool(xt)
 
         with torch.inference_mode():
-            times = alternate(
-                {
-                    "geovec": lambda c=compiled, xj=xj: c(params, xj).block_until_ready(),
-                    "torch": theirs,
-                },
-                args.rounds,
-            )
-        rows.append((name, statistics.median(times["geovec"]), statistics.median(times["torch"])))
+            times = alternate({**sides, "torch": theirs}, args.rounds)
+        rows.append((name, *(statistics.median(times[v]) for v in [*opts, "torch"])))
     total = sum(r[1] for r in rows)
     print(
         f"per layer, batch {b}, {args.rounds} rounds (medians), {os.cpu_count()} cores, "
         f"torch threads {args.threads}"
     )
-    print(f"  {'layer':<12} {'geovec ms':>10} {'torch ms':>10} {'torch/geovec':>13} {'share':>6}")
-    for name, ours, theirs_s in rows:
+    heads = "".join(f" {v + ' ms':>12}" for v in opts)
+    print(f"  {'layer':<12}{heads} {'torch ms':>10} {'torch/' + variants[0]:>14} {'share':>6}")
+    sums = [sum(r[i] for r in rows) for i in range(1, len(opts) + 2)]
+    for name, *ms in [*rows, ("sum", *sums)]:
+        cols = "".join(f" {t * 1e3:12.1f}" for t in ms[:-1])
         print(
-            f"  {name:<12} {ours * 1e3:10.1f} {theirs_s * 1e3:10.1f} "
-            f"{theirs_s / ours:13.2f} {ours / total:6.0%}"
+            f"  {name:<12}{cols} {ms[-1] * 1e3:10.1f} {ms[-1] / ms[0]:14.2f} {ms[0] / total:6.0%}"
         )
-    torch_total = sum(r[2] for r in rows)
-    print(
-        f"  {'sum':<12} {total * 1e3:10.1f} {torch_total * 1e3:10.1f} {torch_total / total:13.2f}"
-    )
     print(f"  {os.cpu_count()} cores, {load()}")
 
 

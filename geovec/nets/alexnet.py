@@ -160,10 +160,11 @@ class AlexNet(nn.Module):
 
 CPU_COMPILER_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": ""}
 """XLA options for the network's programs on the CPU: every convolution and dot on XLA's
-own (Eigen) kernels. jax 0.10 hands both to YNNPACK by default, which runs AlexNet's
-convolutions 1.2 to 2.5x slower on this 2-core AVX-512 machine (conv1: 2.2x) and its fc
-dots no faster; the whole network gains about 1.2x (bench/extract.py --variants).
-Results agree to float rounding (the fidelity tests hold at their tolerance)."""
+own (Eigen) kernels. jax 0.10 hands both to YNNPACK by default; on this 2-core AVX-512
+machine, each layer alone (bench/extract.py --profile, batch 4 and 16, in turn) ran its
+convolutions 1.1 to 2.5x faster on Eigen (conv1 2.2-2.5x) and fc6 1.2-1.3x; across the
+whole network the gain was 1.0 to 1.3x depending on the run (bench/extract.py --variants
+shipped,ynn:4). Results agree to float rounding (the fidelity tests hold)."""
 
 
 def compiler_options(backend: str | None = None) -> dict[str, str]:
