@@ -86,7 +86,10 @@ def classify(
     have = store.features("ground")
     features = features or [f for f in known_features() if f in have and not f.endswith("_prob")]
     if not features:
-        raise GeovecError("ground has no features; ingest images or extract features first")
+        raise GeovecError(
+            f"ground has no feature column: geovec extract {store.path} --features gist "
+            "--view ground (or ingest the photos with --features)"
+        )
     meta = store.read("ground", ["id", "region", "isolated"]).to_pylist()
     if all(m["isolated"] is None for m in meta):
         raise GeovecError(
@@ -118,8 +121,13 @@ def classify(
         train_idx = np.sort(np.array(train_idx))
         test_idx = np.nonzero(test)[0]
         if len(test_idx) == 0 or len(set(y[train_idx])) < 2:
+            trained = sorted(set(y[train_idx]))
             raise GeovecError(
-                f"{feature}: needs isolated test images and training images of two regions"
+                f"{feature}: needs isolated test images and training images of two regions; "
+                f"has {count(len(test_idx), 'isolated photo')} with it and training photos "
+                f"of {', '.join(trained) or 'no region'}: geovec extract {store.path} "
+                f"--features {feature} --view ground, or geovec isolate {store.path} "
+                "--radius-m R (a smaller R leaves more to train on, a larger one more to test)"
             )
         model = make_pipeline(StandardScaler(), SVC(kernel="rbf", C=1.0, gamma="scale"))
         model.fit(x[train_idx], y[train_idx])

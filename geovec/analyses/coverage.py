@@ -172,7 +172,10 @@ def coverage(store: Store, *, region: str | None = None) -> Coverage:
             raise GeovecError(f"no region {region!r} in {store.path} (has: {have})")
         names = [region]
     if not names:
-        raise GeovecError(f"{store.path} has no map tiles and no located ground photos")
+        raise GeovecError(
+            f"{store.path} has no map tiles and no located ground photos: geovec ingest "
+            f"{store.path} PHOTOS/ (EXIF GPS), and tiles from geovec grid + geovec aerial"
+        )
     out = []
     for name in names:
         tiles = [m for m in maps if (m["region"] or NO_REGION) == name]

@@ -44,6 +44,23 @@ def missing_view(store: Store, view: str, feature: str) -> str:
     return f"{db} has no {view} images; cross-view needs all three views: {how}"
 
 
+def no_training(store: Store, aerial_feature: str) -> str:
+    """Why the store has no training pair (a non-isolated photo whose overhead image has
+    ``aerial_feature``): every photo isolated, or the training photos without one."""
+    db = store.path
+    located = store.count("ground", "lon IS NOT NULL")
+    isolated = store.count("ground", "isolated AND lon IS NOT NULL")
+    if located and isolated == located:
+        return all_isolated(located, isolated, isolation_radius(store))
+    return (
+        f"none of the {count(located - isolated, 'training photo')} has an overhead "
+        f"image with {aerial_feature} (ground.pair): cut them with geovec aerial SOURCE "
+        f"points.csv --view overhead --out aerial and geovec ingest {db} "
+        f"aerial/manifest.csv, or geovec extract {db} --features {aerial_feature} "
+        "--view overhead"
+    )
+
+
 def no_query_scored(
     store: Store, data: list, ground_feature: str, aerial_feature: str, training: bool
 ) -> str:
@@ -54,7 +71,6 @@ def no_query_scored(
     db = store.path
     radius = isolation_radius(store)
     at = f"{radius:g} m" if radius else "the isolation radius"
-    located = store.count("ground", "lon IS NOT NULL")
     isolated = store.count("ground", "isolated AND lon IS NOT NULL")
     head = "no isolated query has a feature, a training set and a containing tile: "
     if not isolated:
@@ -63,15 +79,7 @@ def no_query_scored(
             f"apart, or isolate at a smaller radius (geovec isolate {db} --radius-m R)"
         )
     if training and not any(len(d.train_ids) for d in data):
-        if isolated == located:
-            return head + all_isolated(located, isolated, radius)
-        return head + (
-            f"none of the {count(located - isolated, 'training photo')} has an overhead "
-            f"image with {aerial_feature} (ground.pair): cut them with geovec aerial SOURCE "
-            f"points.csv --view overhead --out aerial and geovec ingest {db} "
-            f"aerial/manifest.csv, or geovec extract {db} --features {aerial_feature} "
-            "--view overhead"
-        )
+        return head + no_training(store, aerial_feature)
     with_feature = store.count("ground", f"isolated AND {ground_feature} IS NOT NULL")
     if not with_feature:
         return head + (

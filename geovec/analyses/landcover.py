@@ -125,7 +125,7 @@ def _region_tiles(store: Store, feature: str, region: str | None):
     if len(rows) < 4:
         raise GeovecError(
             f"region {region_label(region)!r} has {count(len(rows), 'map tile')}; "
-            "PCA needs at least 4"
+            "PCA needs at least 4: cut more with geovec grid + geovec aerial, then geovec ingest"
         )
     ids, vectors = store.vectors("map", feature)
     at = {ident: i for i, ident in enumerate(ids)}

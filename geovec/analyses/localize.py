@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from geovec.analyses.dead_ends import no_training
 from geovec.analyses.knn import neighbour_mean, partial_ranks, settle_best, tile_ranks
 from geovec.analyses.priors import Prior, candidates_within
 from geovec.analyses.region_data import RegionData, load_region_data
@@ -148,7 +149,10 @@ def _stored_query(store: Store, feature: str, ident: str):
         raise GeovecError(f"no ground image with id {ident!r}")
     row = rows.to_pylist()[0]
     if row[feature] is None:
-        raise GeovecError(f"ground image {ident!r} lacks {feature}; compute it with geovec extract")
+        raise GeovecError(
+            f"ground image {ident!r} lacks {feature}: geovec extract {store.path} "
+            f"--features {feature} --view ground"
+        )
     vec = np.asarray(row[feature], np.float32)
     return vec, row["region"], (row["lon"], row["lat"]), ident, row["isolated"]
 
@@ -234,7 +238,10 @@ def localize(
         )
     if region is None and len(datasets) > 1:
         names = ", ".join(region_label(d.region) for d in datasets)
-        raise GeovecError(f"the store has several regions ({names}): say which region to search")
+        raise GeovecError(
+            f"the store has several regions ({names}): say which region to search "
+            '(--region NAME; --region "" for the rows without a region)'
+        )
     d = datasets[0]
     prior = None
     if prior_m is not None:
@@ -260,6 +267,11 @@ def localize(
                 f"every training image of region {region_label(d.region)} lies within "
                 f"{radius_m:g} m of the "
                 "photo: none is left to average (an evaluation would not score it either)"
+            )
+        if not train:
+            raise GeovecError(
+                f"region {region_label(d.region)} has no training pair to average (a "
+                "non-isolated photo with an overhead image): " + no_training(store, feature)
             )
         predicted = neighbour_mean(
             vec[None], d.train_ground[train], d.train_aerial[train], neighbors

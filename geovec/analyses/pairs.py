@@ -171,7 +171,12 @@ def evaluate_pairs(
     cand_lonlat = _positions(store, cand_ids, where)
     rows, query_vectors = _ground(store, g_feature, split)
     if not rows:
-        raise GeovecError(f"no ground image of split {split!r} has {g_feature}")
+        splits = set(store.read("ground", ["split"]).column("split").to_pylist()) - {None}
+        have = ", ".join(repr(s) for s in sorted(splits)) or "none"
+        raise GeovecError(
+            f"no ground image of split {split!r} has {g_feature} (splits here: {have}; "
+            f"--split NAME, or geovec extract {store.path} --features {g_feature} --view ground)"
+        )
     usable = [i for i, r in enumerate(rows) if r["pair"] in at]
     if not usable:
         raise GeovecError(

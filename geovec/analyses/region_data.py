@@ -137,5 +137,6 @@ def load_region_data(
                 )
             )
     if region is not None and not out:
-        raise GeovecError(f"no region {region_label(region)!r} in {store.path}")
+        have = ", ".join(region_label(reg) for reg, _ in frames) or "none"
+        raise GeovecError(f"no region {region_label(region)!r} in {store.path} (has: {have})")
     return out

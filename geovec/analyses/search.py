@@ -173,7 +173,10 @@ def nearest_ground(
     if not rows:
         raise GeovecError(f"no ground image with id {id!r}")
     if rows[0] is None:
-        raise GeovecError(f"ground image {id!r} lacks {feature}; compute it with geovec extract")
+        raise GeovecError(
+            f"ground image {id!r} lacks {feature}: geovec extract {store.path} "
+            f"--features {feature} --view ground"
+        )
     columns = ["id", "lon", "lat", "region", "_distance"]
     query = nearest_query(
         store,

@@ -2,12 +2,15 @@
 (geovec.analyses.dead_ends), through the library and the command line."""
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
 import geovec
+from geovec.analyses.search import nearest_ground
 from geovec.cli import app
 from geovec.errors import GeovecError
+from geovec.store.schema import feature_field
 from tests.stores import add_rows, known_store, store_from_arrays
 
 runner = CliRunner()
@@ -121,3 +124,48 @@ def tiny_manifest(tmp_path):
     manifest = tmp_path / "manifest.csv"
     manifest.write_text("id,path,view,lon,lat,region\na,images/a.jpg,ground,0.0,0.0,r\n")
     return manifest
+
+
+def test_a_photo_without_the_feature_names_the_extract_command(tmp_path):
+    store = known_store(tmp_path)
+    store.ensure_features("ground", [feature_field("other", 2)])
+    for call in (
+        lambda: geovec.localize(store, "other", id="q1"),
+        lambda: nearest_ground(store, "other", id="q1"),
+    ):
+        with pytest.raises(GeovecError) as refused:
+            call()
+        expected = f"lacks other: geovec extract {store.path} --features other --view ground"
+        assert expected in str(refused.value)
+
+
+def test_an_unknown_region_lists_the_regions_there(tmp_path):
+    store = known_store(tmp_path)
+    with pytest.raises(GeovecError, match=r"no region 'nowhere' in .* \(has: r\)"):
+        geovec.evaluate(store, "gist", region="nowhere")
+
+
+def test_a_pairs_split_that_is_not_there_lists_the_splits(tmp_path):
+    store = scattered_store(tmp_path / "db", apart(4), tiles=False)
+    store.update_columns(
+        "ground",
+        pa.table({"id": [f"p{i}" for i in range(4)], "split": ["train", "train", "val", "val"]}),
+    )
+    with pytest.raises(GeovecError, match=r"splits here: 'train', 'val'; --split NAME"):
+        geovec.evaluate(store, "gist", protocol="pairs", split="test")
+
+
+def test_too_few_tiles_for_land_cover_say_cut_more(tmp_path):
+    store = known_store(tmp_path)
+    store.table("map").delete("id = 't3'")
+    with pytest.raises(GeovecError, match="PCA needs at least 4: cut more with geovec grid"):
+        geovec.landcover(store, "gist")
+
+
+def test_localize_in_a_region_without_training_pairs_says_why(tmp_path):
+    store = scattered_store(tmp_path / "db", apart(5))
+    geovec.isolate(store)
+    with pytest.raises(GeovecError) as refused:
+        geovec.localize(store, "gist", id="p0")
+    assert "has no training pair to average" in str(refused.value)
+    assert "all 5 photos are isolated at 250 m" in str(refused.value)
