@@ -48,7 +48,7 @@ def serve(
         raise GeovecError(f"port must be 1 to 65535, got {port}")
     sock = _bind(host, port)  # first: a name that does not resolve or a taken port, said once
     local = is_loopback(host)
-    app = create_app(store, allowed_hosts=LOOPBACK_NAMES if local else None)
+    app = create_app(store, allowed_hosts=LOOPBACK_NAMES if local else None, prebuild=True)
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{port}/"
     if not local:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -198,3 +199,14 @@ def test_http_etag_and_gzip(tmp_path):
 )  # fmt: skip
 def test_accept_encoding(header, ok):
     assert accepts_gzip(header) is ok
+
+
+def test_the_server_builds_the_page_set_before_the_first_request(tmp_path):
+    from geovec.explorer.app import create_app
+
+    store = new_store(tmp_path / "db", photo_rows(300))
+    points = create_app(store, prebuild=True).state.explorer.ground_points
+    deadline = time.monotonic() + 60
+    while points.builds == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert points.builds == 1 and len(points.pages()) == 300 and points.builds == 1
