@@ -9,7 +9,7 @@ the median of the per-round ratios), the sgemm rate of the same rounds and the s
 it each side reaches (CaffeNet is 0.724 G multiply-adds = 1.45 GFLOP per image), the
 largest relative difference of fc7 against torch, the cores and the load average.
 
-    python bench/extract.py [--batch 64] [--rounds 9] [--threads N]
+    python bench/extract.py [--batch 64] [--rounds 9] [--threads N] [--omp-wait passive]
     python bench/extract.py --variants shipped,ynn:4,plain:8   # what each XLA choice gives
     python bench/extract.py --device gpu --batch 256 --peak-tflops 67   # bench/gpu.sh
     python bench/extract.py --profile   # each layer jitted alone against torch's same layer
@@ -64,9 +64,17 @@ def main() -> None:
     )
     parser.add_argument("--no-torch", action="store_true", help="time geovec only")
     parser.add_argument("--profile", action="store_true", help="time each layer alone")
+    parser.add_argument(
+        "--omp-wait",
+        choices=("passive", "active"),
+        default="passive",
+        help="OMP_WAIT_POLICY of torch's threads: passive (waiting threads sleep, as XLA's "
+        "do; the default) or active (they spin: libgomp's own default)",
+    )
     args = parser.parse_args()
     if args.batch < 1 or args.rounds < 1 or args.threads < 1:
         parser.error("--batch, --rounds and --threads must be at least 1")
+    os.environ["OMP_WAIT_POLICY"] = args.omp_wait.upper()  # read when torch loads libgomp
 
     import jax
     import numpy as np
@@ -138,7 +146,7 @@ def main() -> None:
     print(
         f"CaffeNet forward to fc7, device {device.platform} ({device.device_kind}), batch "
         f"{args.batch}, {args.rounds} rounds (medians), {cores} cores, torch threads "
-        f"{args.threads}, XLA threads {cores}"
+        f"{args.threads} (OMP_WAIT_POLICY {args.omp_wait}), XLA threads {cores}"
     )
     width = max(len(n) for n in rate) + 1
     for name, ips in rate.items():
