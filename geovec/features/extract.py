@@ -32,7 +32,7 @@ from geovec.errors import GeovecError
 from geovec.features.gist import IMAGE_SIZE, gist_batch, gist_input
 from geovec.features.names import GIST, parse_features
 from geovec.features.preprocess import caffe_crop
-from geovec.nets.alexnet import FEATURE_LAYERS, INPUT_SIZE
+from geovec.nets.alexnet import FEATURE_LAYERS, INPUT_SIZE, compiler_options
 from geovec.nets.alexnet import run as run_network
 from geovec.nets.weights import LoadedWeights, load_weights
 
@@ -171,7 +171,7 @@ class FeatureExtractor:
             _, blobs = run_network(module, params, crops - mean)
             return {layer: blobs[layer] for layer in FEATURE_LAYERS}
 
-        return jax.jit(forward)
+        return jax.jit(forward, compiler_options=compiler_options())  # CPU: off YNNPACK
 
     def prepare(self, rgb: np.ndarray) -> PreparedImage:
         """CPU preprocessing of one (H, W, 3) uint8 RGB image; safe to call from threads."""

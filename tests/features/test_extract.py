@@ -77,3 +77,14 @@ def test_batches_padded_to_few_shapes_and_padding_changes_no_row(monkeypatch):
     assert traced == [4, 1]  # each shape traced once
     assert ex.extract(imgs[1:])["imagenet_fc7"].shape == (5, 16)  # 4, then 1 padded to 1
     assert traced == [4, 1]
+
+
+def test_network_program_runs_off_ynnpack_on_the_cpu():
+    """The extractor compiles each network with alexnet.compiler_options(): on the CPU its
+    convolutions and dots are XLA's own, not YNNPACK fusions (slower for AlexNet)."""
+    from tests.features.tiny_weights import tiny_weights
+
+    ex = FeatureExtractor(["imagenet_fc7"], 2, {"caffenet": tiny_weights()})
+    crops = np.zeros((2, 227, 227, 3), np.float32)
+    hlo = ex._forwards["caffenet"].lower(*ex._params["caffenet"], crops).compile().as_text()
+    assert " convolution(" in hlo and "ynn_fusion" not in hlo
