@@ -13,6 +13,8 @@ RANK = {  # a room may import rooms of a lower rank, and itself
     "defaults": 0,
     "resources": 0,
     "progress": 0,
+    "counts": 0,  # counts in words: "1 image", "2 images"
+    "compile_cache": 0,  # XLA's persistent compilation cache: one folder per jax and device
     "geodesy": 0.25,  # the one geodesy: distances and footprints (geovec.geodesy)
     "engines": 0.25,  # the engine names and the Ray session (ingest, extract, evaluate)
     "nets": 1,
