@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from geovec.analyses.bounded import bounded_rank_best, closer_pairs
 from geovec.errors import GeovecError
 
 CHUNK = 256
@@ -274,8 +275,29 @@ def partial_ranks(
 
 
 def _scan_ranks(predicted, tiles, true_idx, chunk=None, keep_scores=False, limit=None):
-    """ranks, nearest index, nearest distance (less |q|^2) and, with ``keep_scores``, the
-    distances to every tile; the one blocked scan behind :func:`tile_ranks`."""
+    """ranks, nearest index, nearest score (|c|^2 - 2 q.c) and, with ``keep_scores``, the
+    distances to every tile. The ranks and nearest come from the exact bounded kernel
+    (:func:`geovec.analyses.bounded.bounded_rank_best`); the scores from the blocked scan."""
+    tiles = np.asarray(tiles, np.float32)
+    ranks, best, best_d = bounded_rank_best(predicted, tiles, true_idx, limit=limit)
+    if not keep_scores:
+        return ranks, best, best_d, None
+    chunk = chunk or query_chunk(tiles.shape[1])
+    all_tiles = jnp.asarray(tiles)
+    all_sq = jnp.asarray(np.einsum("ij,ij->i", tiles, tiles))
+    scores = []
+    for start in range(0, len(predicted), chunk):
+        block = np.asarray(predicted[start : start + chunk], np.float32)
+        d = _scores_chunk(jnp.asarray(_pad_rows(block, chunk)), all_tiles, all_sq)
+        q_sq = np.sum(np.asarray(block, np.float64) ** 2, axis=1, keepdims=True)
+        scores.append(np.sqrt(np.maximum(np.asarray(d)[: len(block)] + q_sq, 0)))
+    return ranks, best, best_d, np.concatenate(scores)
+
+
+def _float32_scan(predicted, tiles, true_idx, chunk=None, limit=None):
+    """The former float32 blocked scan (ranks, nearest, its score): kept for comparison
+    (bench/pairs.py); its ranks can differ from the exact ones where two distances lie
+    within float32 rounding of each other."""
     tiles = np.asarray(tiles, np.float32)
     chunk = chunk or query_chunk(tiles.shape[1])
     blocks = _Blocks.of(tiles, RANK_BLOCK, at_least=chunk)  # a row per query (true block)
@@ -283,9 +305,6 @@ def _scan_ranks(predicted, tiles, true_idx, chunk=None, keep_scores=False, limit
     ranks = np.empty(len(predicted), np.int64)
     best = np.empty(len(predicted), np.int64)
     best_d = np.empty(len(predicted), np.float32)
-    scores = [] if keep_scores else None
-    if keep_scores:
-        all_tiles, all_sq = jnp.asarray(tiles), jnp.asarray(blocks.norms)
     for start in range(0, len(predicted), chunk):
         block = np.asarray(predicted[start : start + chunk], np.float32)
         true_rows, true_sq = _true_block(
@@ -296,25 +315,7 @@ def _scan_ranks(predicted, tiles, true_idx, chunk=None, keep_scores=False, limit
         ranks[start : start + len(block)] = np.asarray(r)[: len(block)]
         best[start : start + len(block)] = np.asarray(i)[: len(block)]
         best_d[start : start + len(block)] = np.asarray(d)[: len(block)]
-        if keep_scores:
-            d = _scores_chunk(padded, all_tiles, all_sq)
-            q_sq = np.sum(np.asarray(block, np.float64) ** 2, axis=1, keepdims=True)
-            scores.append(np.sqrt(np.maximum(np.asarray(d)[: len(block)] + q_sq, 0)))
-    return ranks, best, best_d, (np.concatenate(scores) if keep_scores else None)
-
-
-@jax.jit
-def _closer_chunk(p, true_rows, true_sq, other_rows, other_sq):
-    """For each query row, how many of its other candidates (``other_rows`` (m, size,
-    dim): the j-th of each query in the query's own row) are strictly closer than its true
-    one. Every distance comes from a product of the blocks' shape, as in _rank_chunk, so
-    they round as the scan's do."""
-    true_d = jnp.diagonal(_block_distances(p, true_rows, true_sq))
-
-    def other(rows, sq):
-        return jnp.diagonal(_block_distances(p, rows, sq)) < true_d
-
-    return jnp.sum(jax.vmap(other)(other_rows, other_sq), axis=0)
+    return ranks, best, best_d
 
 
 def closer_than_true(
@@ -326,31 +327,11 @@ def closer_than_true(
 ) -> np.ndarray:
     """For each query, how many of its ``other_idx`` candidates ((n, m) indices, -1 for
     none) are strictly closer than its true one: VIGOR's semi-positives, which its hit
-    rate forgives. Consistent with :func:`tile_ranks` to the last bit."""
-    candidates = np.asarray(candidates, np.float32)
-    chunk = chunk or query_chunk(candidates.shape[1])
-    blocks_size = block_size(len(candidates), RANK_BLOCK, chunk)  # as tile_ranks' blocks
-    norms = np.einsum("ij,ij->i", candidates, candidates)
+    rate forgives. Exact, as :func:`tile_ranks` (:func:`geovec.analyses.bounded.closer_pairs`)."""
     other_idx = np.asarray(other_idx, np.int64).reshape(len(predicted), -1)
-    counts = np.zeros(len(predicted), np.int64)
-    for start in range(0, len(predicted), chunk):
-        block = np.asarray(predicted[start : start + chunk], np.float32)
-        n = len(block)
-        others = other_idx[start : start + chunk]
-        true_rows, true_sq = _true_block(
-            candidates, norms, true_idx[start : start + chunk], blocks_size
-        )
-        m = others.shape[1]
-        other_rows = np.zeros((m, blocks_size, candidates.shape[1]), np.float32)
-        other_sq = np.full((m, blocks_size), np.inf, np.float32)  # -1: never closer
-        for j in range(m):
-            known = others[:, j] >= 0
-            other_rows[j, :n][known] = candidates[others[known, j]]
-            other_sq[j, :n][known] = norms[others[known, j]]
-        padded = jnp.asarray(_pad_rows(block, chunk))
-        c = _closer_chunk(padded, true_rows, true_sq, other_rows, other_sq)
-        counts[start : start + n] = np.asarray(c)[:n]
-    return counts
+    qi, j = np.nonzero(other_idx >= 0)
+    closer = closer_pairs(predicted, candidates, true_idx, qi, other_idx[qi, j])
+    return np.bincount(qi, closer, len(predicted)).astype(np.int64)
 
 
 SUBSET_BYTES = 64 << 20
