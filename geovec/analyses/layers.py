@@ -1,6 +1,8 @@
-"""Polygon layers for per-place breakdowns (``geovec evaluate --by LAYER``): a GeoJSON file
-or a GeoParquet layer of polygons (states, land-cover classes, districts), each named by
-one of its fields, and which of them hold given points.
+"""Polygon layers for per-place breakdowns (``geovec evaluate --by LAYER``) and regions
+(``--regions LAYER`` of ingest, grid and aerial, ``geovec regions --from LAYER``:
+:mod:`geovec.analyses.region_rules`): a GeoJSON file or a GeoParquet layer of polygons
+(states, land-cover classes, districts), each named by one of its fields, and which of
+them hold given points.
 
 Reading: GeoJSON is a FeatureCollection (or one Feature) in WGS84 lon/lat (RFC 7946), or
 in the CRS its old-style ``crs`` member names; GeoParquet's geometry is its primary
@@ -231,6 +233,7 @@ def _field(path: Path, properties: dict, text: list[str], field: str | None):
         return text[0], "first text field"
     raise LayerError(
         f"{path}: no 'name' nor any text field names its polygons; give --by-field "
+        "(--region-field for regions) "
         f"(its fields: {', '.join(properties) or 'none'})"
     )
 
@@ -239,9 +242,11 @@ def _polygons(path: Path, geometries: np.ndarray) -> np.ndarray:
     """The geometries, each a polygon or multipolygon (repaired when invalid)."""
     for i, g in enumerate(geometries):
         if g is None or g.is_empty:
-            raise LayerError(f"{path}: feature {i} has no geometry; a --by layer holds polygons")
+            raise LayerError(f"{path}: feature {i} has no geometry; the layer must hold polygons")
         if shapely.get_type_id(g) not in (_POLYGON, _MULTIPOLYGON):
-            raise LayerError(f"{path}: feature {i} is a {g.geom_type}; a --by layer holds polygons")
+            raise LayerError(
+                f"{path}: feature {i} is a {g.geom_type}; the layer must hold polygons"
+            )
     geometries = np.asarray(geometries, object)
     invalid = ~shapely.is_valid(geometries)
     if invalid.any():

@@ -1,6 +1,6 @@
 """Regions on the command line: the ``--region NAME`` and ``--regions LAYER [--region-field
 F]`` options of ``ingest``, ``grid`` and ``aerial``, and ``geovec regions`` to (re)assign
-them in a store (:mod:`geovec.ingestion.regions`)."""
+them in a store (:mod:`geovec.analyses.region_rules`)."""
 
 from __future__ import annotations
 
@@ -47,8 +47,8 @@ RegionFieldOption = Annotated[
 
 
 def region_rule(name: str | None, layer: Path | None, field: str | None):
-    """The :class:`~geovec.ingestion.regions.RegionRule` of the options, or None."""
-    from geovec.ingestion.regions import RegionRule
+    """The :class:`~geovec.analyses.region_rules.RegionRule` of the options, or None."""
+    from geovec.analyses.region_rules import RegionRule
 
     return RegionRule.of(name, layer, field)
 
@@ -84,7 +84,7 @@ def regions_command(
     polygon get no region (shown as "no region", addressed as --region ""); rows without
     a position keep theirs under --from."""
     from geovec.errors import GeovecError
-    from geovec.ingestion.regions import assign_regions
+    from geovec.analyses.region_rules import assign_regions
 
     if set_name is None and from_layer is None:
         raise GeovecError("give --set NAME or --from LAYER")

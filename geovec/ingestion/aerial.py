@@ -30,6 +30,7 @@ import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PIL import Image
 
@@ -37,9 +38,11 @@ from geovec.counts import count
 from geovec.errors import GeovecError
 from geovec.geo.aerial import open_source
 from geovec.geo.grid import TILE_M
-from geovec.ingestion.regions import RegionAssignment, RegionRule, fill_regions
 from geovec.ingestion.sources import coordinate, optional_number, read_rows
 from geovec.progress import ProgressReporter
+
+if TYPE_CHECKING:
+    from geovec.analyses.region_rules import RegionAssignment, RegionRule
 
 DEFAULT_PX = 256
 """Pixels on a side of a cut aerial image (the paper's tiles: 256)."""
@@ -182,7 +185,7 @@ def cut_aerial(
       view: "map" (reference tiles) or "overhead" (centred on ground photos: each takes
         the point's id, and its ``pair`` names the photo, the point's id again).
       regions: a region for the points that have none (one name, or by a polygon layer:
-        :class:`~geovec.ingestion.regions.RegionRule`), written to the manifest.
+        :class:`~geovec.analyses.region_rules.RegionRule`), written to the manifest.
 
     A square more than :data:`MAX_UPSAMPLING` times finer than the source where it is cut
     is written, and counted in the summary (``upsampled``, ``upsampling_warning()``).
@@ -195,7 +198,12 @@ def cut_aerial(
     source = open_source(source, crs=crs, zoom=zoom, scheme=scheme)
     try:
         todo, failures = read_points(points)
-        assigned = fill_regions(regions, todo)
+        assigned = None
+        if regions is not None:  # the points without a region get one by the rule
+            bare = [p for p in todo if p["region"] in (None, "")]
+            assigned = regions.assign([p["lon"] for p in bare], [p["lat"] for p in bare])
+            for p, region in zip(bare, assigned.regions):
+                p["region"] = region
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         rows = []

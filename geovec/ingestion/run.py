@@ -17,6 +17,7 @@ import dataclasses
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -30,7 +31,6 @@ from geovec.features.indoor import indoor_mask, scene_network, top_categories
 from geovec.features.names import default_features, parse_features
 from geovec.ingestion.links import link_pairs, overhead_claims
 from geovec.ingestion.records import Failure, Record
-from geovec.ingestion.regions import RegionAssignment, RegionRule
 from geovec.ingestion.sources import read_source
 from geovec.ingestion.stream import PipelineStats, stream_into_store
 from geovec.store import Store
@@ -43,6 +43,9 @@ from geovec.store.schema import (
     point_wkb,
     vectors_to_arrow,
 )
+
+if TYPE_CHECKING:
+    from geovec.analyses.region_rules import RegionAssignment, RegionRule
 
 
 @dataclasses.dataclass
@@ -175,7 +178,7 @@ def ingest(
         256 x 256; local engine): faster, but the features are not Caffe's.
       regions: a region for the new rows that have none (a folder of photos, a manifest
         without a region column): one name, or by a polygon layer
-        (:class:`~geovec.ingestion.regions.RegionRule`); rows already stored keep theirs
+        (:class:`~geovec.analyses.region_rules.RegionRule`); rows already stored keep theirs
         (``geovec regions`` changes those).
 
     Raises:

@@ -15,7 +15,7 @@ import geovec
 from geovec.cli import app
 from geovec.errors import GeovecError
 from geovec.ingestion.aerial import cut_aerial
-from geovec.ingestion.regions import RegionRule
+from geovec.analyses.region_rules import RegionRule
 from tests import aerial_files
 from tests.images import write_gps_jpeg, write_images, write_manifest
 from tests.stores import store_from_arrays

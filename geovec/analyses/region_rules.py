@@ -104,18 +104,6 @@ class RegionAssignment:
         return text
 
 
-def fill_regions(rule: RegionRule | None, rows: list[dict]) -> RegionAssignment | None:
-    """Give ``rows`` (dicts with lon, lat and maybe region) without a region one by
-    ``rule``, in place; rows that have a region keep it. None without a rule."""
-    if rule is None:
-        return None
-    todo = [r for r in rows if r.get("region") in (None, "")]
-    found = rule.assign([r.get("lon") for r in todo], [r.get("lat") for r in todo])
-    for row, region in zip(todo, found.regions):
-        row["region"] = region
-    return found
-
-
 TABLE_CHOICES = {
     "ground": ("ground",),
     "aerial": ("overhead", "map"),
