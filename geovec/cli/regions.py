@@ -83,8 +83,8 @@ def regions_command(
     --set NAME names every row; --from LAYER each by the polygon holding it. Rows in no
     polygon get no region (shown as "no region", addressed as --region ""); rows without
     a position keep theirs under --from."""
-    from geovec.errors import GeovecError
     from geovec.analyses.region_rules import assign_regions
+    from geovec.errors import GeovecError
 
     if set_name is None and from_layer is None:
         raise GeovecError("give --set NAME or --from LAYER")

@@ -12,10 +12,10 @@ import pytest
 from typer.testing import CliRunner
 
 import geovec
+from geovec.analyses.region_rules import RegionRule
 from geovec.cli import app
 from geovec.errors import GeovecError
 from geovec.ingestion.aerial import cut_aerial
-from geovec.analyses.region_rules import RegionRule
 from tests import aerial_files
 from tests.images import write_gps_jpeg, write_images, write_manifest
 from tests.stores import store_from_arrays
