@@ -400,9 +400,13 @@ def search_command(
         str | None, typer.Option(help="Only within LON,LAT,RADIUS_M of a point.")
     ] = None,
     exact: Annotated[
-        bool,
-        typer.Option(help="Scan every vector (as search does anyway on small tables)."),
-    ] = False,
+        bool | None,
+        typer.Option(
+            "--exact/--index",
+            help="--exact scans every vector; --index goes through the feature's index. "
+            "Neither: the index where there is one and the table is large, exactly otherwise.",
+        ),
+    ] = None,
     nprobes: Annotated[
         int | None, typer.Option(help="Index partitions to search (more: better recall).")
     ] = None,
@@ -428,7 +432,7 @@ def search_command(
         k=k,
         bbox=parse_bbox(bbox) if bbox else None,
         near=parse_near(near) if near else None,
-        exact=True if exact else None,
+        exact=exact,
         nprobes=nprobes,
         refine_factor=refine_factor,
     )

@@ -41,7 +41,7 @@ def weights_convert(
         ),
     ] = True,
 ) -> None:
-    """Convert Caffe weights to safetensors, checking each layer's shape.
+    """Convert Caffe weights to safetensors, checking layer shapes.
 
     The file geovec's networks read."""
     from geovec.nets.convert import convert_caffemodel

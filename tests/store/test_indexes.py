@@ -176,6 +176,8 @@ def test_search_is_exact_below_the_threshold(gist_like, monkeypatch):
     monkeypatch.undo()
     tuned = indexes.nearest_query(store, "overhead", "gist", vectors[0], 10, nprobes=3)
     assert "ANN" in tuned.explain_plan()  # asked for: through the index, small or not
+    forced = indexes.nearest_query(store, "overhead", "gist", vectors[0], 10, exact=False)
+    assert "ANN" in forced.explain_plan()  # search --index
 
 
 def test_indexing_a_small_table_says_search_scans_it(clustered):
