@@ -63,19 +63,22 @@ def number(params, name: str, default: float, low: float, high: float) -> float:
 
 
 def accepts_gzip(accept_encoding: str | None) -> bool:
-    """Whether an Accept-Encoding header allows gzip (``gzip`` or ``*`` with q above 0)."""
+    """Whether an Accept-Encoding header allows gzip: ``gzip`` (or ``x-gzip``) with q
+    above 0, or else ``*`` with q above 0 (a gzip named with q=0 refuses it whatever
+    ``*`` says, RFC 9110 12.5.3)."""
+    named, star = [], []
     for item in (accept_encoding or "")[:1024].split(","):
         name, _, params = item.partition(";")
-        if name.strip().lower() not in ("gzip", "x-gzip", "*"):
+        name = name.strip().lower()
+        if name not in ("gzip", "x-gzip", "*"):
             continue
         q = params.strip().lower()
         try:
             weight = float(q[2:]) if q.startswith("q=") else 1.0
         except ValueError:
             weight = 0.0
-        if weight > 0:
-            return True
-    return False
+        (star if name == "*" else named).append(weight)
+    return max(named or star or [0.0]) > 0
 
 
 def bbox(params, name: str = "bbox") -> Bbox | None:

@@ -195,7 +195,8 @@ def test_http_etag_and_gzip(tmp_path):
 @pytest.mark.parametrize(
     ("header", "ok"),
     [("gzip", True), ("br, gzip;q=0.5", True), ("gzip;q=0", False), ("identity", False),
-     ("*", True), ("gzip;q=zz", False), (None, False), ("deflate, *;q=0", False)],
+     ("*", True), ("gzip;q=zz", False), (None, False), ("deflate, *;q=0", False),
+     ("gzip;q=0, *", False), ("*, gzip;q=0", False), ("x-gzip;q=0, gzip", True)],
 )  # fmt: skip
 def test_accept_encoding(header, ok):
     assert accepts_gzip(header) is ok
