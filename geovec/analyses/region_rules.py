@@ -8,7 +8,7 @@ across the antimeridian, the field ``name`` or else the first text field. A posi
 no polygon, or a row without a position, gets no region (null, shown as ``no region``:
 :mod:`geovec.store.regions`) and is counted; a position in several polygons of different
 names takes the first of them in the layer's order. A polygon whose field is null names
-no region.
+no region, as does one named ``""``, blank or ``no region``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 
 from geovec.counts import count
 from geovec.errors import GeovecError
-from geovec.store.regions import check_name, set_regions
+from geovec.store.regions import check_name, set_regions, stored_region
 
 
 @dataclasses.dataclass
@@ -68,7 +68,7 @@ class RegionRule:
             points, polygons = self.layer.members(con, lon, lat)
         for point, polygon in zip(points[::-1], polygons[::-1]):  # the first polygon wins
             value = self.layer.values[polygon]
-            regions[point] = None if value == NO_VALUE else value
+            regions[point] = None if value == NO_VALUE else stored_region(value)
         outside = sum(1 for i, r in enumerate(regions) if r is None and located[i])
         return RegionAssignment(regions, outside, int((~located).sum()))
 

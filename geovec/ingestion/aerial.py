@@ -40,6 +40,7 @@ from geovec.geo.aerial import open_source
 from geovec.geo.grid import TILE_M
 from geovec.ingestion.sources import coordinate, optional_number, read_rows
 from geovec.progress import ProgressReporter
+from geovec.store.regions import stored_region
 
 if TYPE_CHECKING:
     from geovec.analyses.region_rules import RegionAssignment, RegionRule
@@ -141,7 +142,7 @@ def read_points(path: str | Path) -> tuple[list[dict], list[dict]]:
                 id=ident,
                 lon=lon,
                 lat=lat,
-                region=row.get("region"),
+                region=stored_region(row.get("region")),
                 size_m=size_m,
             )
         )
@@ -200,7 +201,7 @@ def cut_aerial(
         todo, failures = read_points(points)
         assigned = None
         if regions is not None:  # the points without a region get one by the rule
-            bare = [p for p in todo if p["region"] in (None, "")]
+            bare = [p for p in todo if p["region"] is None]
             assigned = regions.assign([p["lon"] for p in bare], [p["lat"] for p in bare])
             for p, region in zip(bare, assigned.regions):
                 p["region"] = region

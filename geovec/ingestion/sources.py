@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from geovec.errors import ManifestError
 from geovec.ingestion.exif import read_folder
 from geovec.ingestion.records import Failure, Record
+from geovec.store.regions import stored_region
 from geovec.store.schema import VIEWS
 
 REQUIRED = ("id", "path", "lon", "lat")
@@ -152,7 +153,7 @@ def validate_rows(rows: list[dict], base: Path) -> tuple[list[Record], list[Fail
                 view=view,
                 lon=lon,
                 lat=lat,
-                region=_text(row.get("region")),
+                region=stored_region(row.get("region")),
                 source=_text(row.get("source")),
                 pair=_text(row.get("pair")),
                 split=_text(row.get("split")),

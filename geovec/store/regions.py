@@ -9,8 +9,9 @@ regions`` names them. A null region is
 - addressed as the empty string ``""`` wherever a region is asked for: the library's
   ``region=`` arguments, the command line's ``--region ""``, the explorer's ``?region=``.
   ``"no region"`` itself is accepted there too. No stored region is ever ``""`` or
-  ``"no region"`` (ingest reads an empty cell as null; :func:`check_name` refuses both), so
-  neither address is ambiguous.
+  ``"no region"`` (a manifest's cell or a layer's polygon named so, or blank, is read as
+  null: :func:`stored_region`; :func:`check_name` refuses both), so neither address is
+  ambiguous.
 """
 
 from __future__ import annotations
@@ -47,6 +48,16 @@ def region_filter(region: str) -> str:
     """The Lance filter selecting the rows of ``region`` (an address: ``""`` is null)."""
     key = region_key(region)
     return "region IS NULL" if key is None else f"region = {quote(key)}"
+
+
+def stored_region(value) -> str | None:
+    """The region to store for a value read from a table cell or a layer's field: None
+    (no region) for a missing, empty or blank value and for ``no region`` (how null is
+    shown); else the text, trimmed (as :func:`check_name` trims ``--region``)."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    return None if text in (NULL_ADDRESS, NO_REGION) else text
 
 
 def check_name(name: str) -> str:

@@ -15,7 +15,8 @@ import geovec
 from geovec.analyses.region_rules import RegionRule
 from geovec.cli import app
 from geovec.errors import GeovecError
-from geovec.ingestion.aerial import cut_aerial
+from geovec.ingestion.aerial import cut_aerial, read_points
+from geovec.ingestion.sources import read_source
 from tests import aerial_files
 from tests.images import write_gps_jpeg, write_images, write_manifest
 from tests.stores import store_from_arrays
@@ -208,3 +209,31 @@ def test_aerial_warns_where_finer_than_the_source(tmp_path):
     # the limit: 3 px across 1.6 source pixels is 1.9x finer, 4 px 2.5x
     assert cut_aerial(coarse, points, tmp_path / "c", px=3).upsampled == 0
     assert cut_aerial(coarse, points, tmp_path / "d", px=4).upsampled == 2
+
+
+def test_no_stored_region_reads_as_no_region(tmp_path):
+    """A layer's polygon or a manifest's cell named '', blank or 'no region' stores null
+    (its address and how null is shown), never a region that reads as none; names are
+    trimmed as --region trims them."""
+    layer = write_layer(
+        tmp_path / "odd.geojson",
+        [
+            ({"name": ""}, polygon(0.0, 0.0, 1.0, 1.0)),
+            ({"name": "no region"}, polygon(1.0, 0.0, 2.0, 1.0)),
+            ({"name": "  "}, polygon(2.0, 0.0, 3.0, 1.0)),
+            ({"name": " west "}, polygon(3.0, 0.0, 4.0, 1.0)),
+        ],
+    )
+    found = RegionRule.of(layer=layer).assign([0.5, 1.5, 2.5, 3.5], [0.5] * 4)
+    assert found.regions == [None, None, None, "west"]
+    images = write_images(tmp_path / "m", 1)
+    manifest = tmp_path / "m.csv"
+    cells = ("no region", " ", " a ")
+    manifest.write_text(
+        "id,path,lon,lat,region\n"
+        + "".join(f"{i},m/{images[0].name},1,2,{r}\n" for i, r in enumerate(cells))
+    )
+    records, _ = read_source(manifest)
+    assert [r.region for r in records] == [None, None, "a"]
+    points, _ = read_points(manifest)  # geovec aerial's points: --region names the first two
+    assert [p["region"] for p in points] == [None, None, "a"]
