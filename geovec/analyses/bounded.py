@@ -1,31 +1,41 @@
 """Exact ranking by bounds: each query's rank (candidates strictly closer than its true
-one) and nearest candidate without the full queries x candidates product where cheap
-bounds settle most pairs, and at the BLAS rate where they cannot.
+one) and nearest candidate without the full float32 queries x candidates product where
+cheaper bounds settle most pairs, and at the BLAS rate where they cannot.
 
-Every pair first gets an interval that surely holds its squared distance less |q|^2
-(``e = |c|^2 - 2 q.c``, the ranking's score), from one of two sources:
+Every pair first gets an interval that surely holds its score, the squared distance less
+|q|^2 (``e = |c|^2 - 2 q.c``), from one of three sources:
 
-- a projection onto the top principal directions of a sample (rows of an orthonormal
-  ``P``, computed in float64): with ``a = P x`` and the residual norm ``rho`` of each row,
-  ``|q - c|^2`` lies in ``|a_q - a_c|^2 + (rho_q -/+ rho_c)^2`` (Pythagoras, the residuals
-  orthogonal to P), so one low-dimensional product bounds every pair;
+- int8 layers (the default where they pay): each row is ``scale_1 code_1 + rest_1``
+  (code: int8, scale: the row's largest magnitude / 127), or with two layers the rest
+  rounded again; the products of the codes are exact int32 sums (XLA:CPU's int8 dot,
+  about 8 times the float32 rate here, on AMX/VNNI), and Cauchy-Schwarz bounds what the
+  rests leave out (:func:`int8_terms`): about 3 % of |q||c| with one layer, 0.03 % with
+  two (three products);
 - the full float32 product (XLA's dot or numpy's BLAS, whichever a timing of the shape
-  picks), whose rounding error is at most ``gamma_D |q||c|`` (``gamma_D = D u / (1 - D u)``,
-  u = 2^-24, for any order of summation).
+  picks, :func:`_dot_engine`), whose rounding error is at most ``gamma_D |q||c|``
+  (``gamma_D = D u / (1 - D u)``, u = 2^-24, for any order of summation);
+- a projection onto the top principal directions of a sample (:func:`principal_basis`,
+  float64): with ``a = P x`` and the residual norm ``rho`` of each row, ``|q - c|^2`` lies
+  in ``|a_q - a_c|^2 + (rho_q -/+ rho_c)^2`` (the residuals orthogonal to P); on request
+  (``mode="projection"``): on ReLU features the residuals keep too much (6 % of the
+  energy past 128 directions) for it to win.
 
 Margins cover every float32 rounding of the bounds themselves. A pair whose interval
 lies wholly below the true score counts as closer, wholly above it as farther; the rest
 (the true candidate itself, its copies, near ties) are settled pair by pair: a float32
-product summed in blocks of 256 (error ``gamma_256``, 16 times tighter), then, for what
-still straddles, float64 (:func:`exact_scores`: the same function of the two rows' bytes
+product summed in pieces of 256 (error ``gamma_256``, 16 times tighter), then, for what
+still straddles, float64 (:func:`exact_scores`: the same function of the two rows' values
 wherever they sit, so copies tie exactly). The ranks are those of exact arithmetic on
 the float32 inputs (up to float64 rounding, 1e-13 relative): a copy of the true candidate,
-or any candidate at exactly its distance, never counts as closer.
+or any candidate at exactly its distance, never counts as closer. The nearest candidate
+is settled the same way among the pairs whose lower bound is at most the least upper
+bound (the smallest index among equals).
 
-Which source a call uses follows a cost model fitted on the spot: the share of pairs
-left unsettled by the projection on a sample of queries, the measured rate of the
-product and of the pair-by-pair step. Memory stays bounded: chunks of queries against
-blocks of candidates, never the full matrix.
+Which source a call uses follows a cost model fitted on the spot (:func:`choose_source`):
+the share of a sample's pairs each leaves unsettled, priced at the measured cost of
+settling a pair, plus its products. On Gaussian noise nothing prunes (every candidate is
+about equally far), so it is the full product. Memory stays bounded: chunks of queries
+against blocks of candidates, never the full matrix.
 """
 
 from __future__ import annotations
@@ -131,7 +141,7 @@ def _project_block(aq, ac, a_norm):
 @functools.partial(jax.jit, static_argnames="layers")
 def _int8_block(q8, q_scale, c8, c_scale, c_norm, layers):
     """|c|^2 - 2 q.c from int8 layers (exact int32 products): layer a of q against layer
-    b of c for a + b <= layers + 1 (1: one product; 2: three)."""
+    b of c for a + b < layers, counting from 0 (1 layer: one product; 2: three; 3: six)."""
     dot = 0.0
     for a in range(layers):
         for b in range(layers - a):
@@ -191,16 +201,25 @@ def _bucket(n: int) -> int:
 
 def int8_terms(rest, length, layers):
     """Factors of the error bound of :func:`_int8_block` for one side, as (query
-    factors, candidate factors) of each row (pair a query's with a candidate's). With
-    q = q1 + r1 (q1 = scale_1 code_1): q.c - q1.c1 = q1.r1c + r1q.c, at most
-    (|q| + |r1q|)|r1c| + |r1q||c|; with q = q1 + q2 + r2: the error of q1.c1 + q1.c2 +
-    q2.c1 is q2.c2 + (q1 + q2).r2c + r2q.c, at most (|r1q| + |r2q|)(|r1c| + |r2c|) +
-    (|q| + |r2q|)|r2c| + |r2q||c| (|q2| <= |r1| + |r2|, |q1 + q2| <= |q| + |r2|)."""
-    if layers == 1:
-        r1 = rest[:, 0]
-        return np.stack([length + r1, r1], 1), np.stack([r1, length], 1)
-    r1, r2 = rest[:, 0], rest[:, 1]
-    return np.stack([r1 + r2, length + r2, r2], 1), np.stack([r1 + r2, r2, length], 1)
+    factors, candidate factors) of each row (pair a query's with a candidate's).
+
+    With q = q_0 + ... + q_{L-1} + r (layer l: scale_l code_l; r the last rest), the
+    products computed are q_a.c_b for a + b < L; what they leave out is the sum of
+    q_a.c_b for a + b >= L (a, b < L), plus (q_0 + ... + q_{L-1}).r_c + r_q.c: at most
+    the sum of |q_a||c_b| + (|q| + |r_q|)|r_c| + |r_q||c| (Cauchy-Schwarz), with
+    |q_a| <= |rest_{a-1}| + |rest_a| (a layer is what its rest takes from the one
+    before). One layer: (|q| + |r1q|)|r1c| + |r1q||c|."""
+    piece = [None] + [rest[:, a - 1] + rest[:, a] for a in range(1, layers)]
+    q_f, c_f = [], []
+    for a in range(1, layers):
+        for b in range(1, layers):
+            if a + b >= layers:
+                q_f.append(piece[a])
+                c_f.append(piece[b])
+    last = rest[:, layers - 1]
+    q_f += [length + last, last]
+    c_f += [last, length]
+    return np.stack(q_f, 1), np.stack(c_f, 1)
 
 
 @jax.jit
@@ -448,7 +467,7 @@ def choose_source(queries, candidates, q_len, c_len, t, c_norms):
     e = (cn**2)[None, :] - 2.0 * (q @ c.T)
     half = 2 * _gamma(dim) * qn[:, None] * cn[None, :]
     costs = {("dense", 0): 2.0 * dim + pair * float(np.mean(np.abs(e - tq) <= half))}
-    for layers, products in ((1, 1), (2, 3)):
+    for layers, products in ((1, 1), (2, 3), (3, 6)):
         q8, q_scale, q_rest = _quantize_estimate(q, layers)
         c8, c_scale, c_rest = _quantize_estimate(c, layers)
         dot = 0.0

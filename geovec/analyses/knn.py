@@ -276,10 +276,14 @@ def partial_ranks(
 
 def _scan_ranks(predicted, tiles, true_idx, chunk=None, keep_scores=False, limit=None):
     """ranks, nearest index, nearest score (|c|^2 - 2 q.c) and, with ``keep_scores``, the
-    distances to every tile. The ranks and nearest come from the exact bounded kernel
-    (:func:`geovec.analyses.bounded.bounded_rank_best`); the scores from the blocked scan."""
+    distances to every tile. From EXACT_MIN_DIM dimensions the ranks and nearest come
+    from the exact bounded kernel (:func:`geovec.analyses.bounded.bounded_rank_best`),
+    below it from the float32 scan; the scores from the blocked scan."""
     tiles = np.asarray(tiles, np.float32)
-    ranks, best, best_d = bounded_rank_best(predicted, tiles, true_idx, limit=limit)
+    if tiles.shape[1] >= EXACT_MIN_DIM:
+        ranks, best, best_d = bounded_rank_best(predicted, tiles, true_idx, limit=limit)
+    else:
+        ranks, best, best_d = _float32_scan(predicted, tiles, true_idx, chunk, limit)
     if not keep_scores:
         return ranks, best, best_d, None
     chunk = chunk or query_chunk(tiles.shape[1])
@@ -294,10 +298,17 @@ def _scan_ranks(predicted, tiles, true_idx, chunk=None, keep_scores=False, limit
     return ranks, best, best_d, np.concatenate(scores)
 
 
+EXACT_MIN_DIM = 1024
+"""From this many dimensions ranks come from the exact bounded kernel, which beats the
+full float32 product there (bench/pairs.py); below it (fc8's 205) its per-pair bound
+work costs more than the product it saves (bench/crossview.py: 0.4x), so the float32
+scan ranks, as it always did."""
+
+
 def _float32_scan(predicted, tiles, true_idx, chunk=None, limit=None):
-    """The former float32 blocked scan (ranks, nearest, its score): kept for comparison
-    (bench/pairs.py); its ranks can differ from the exact ones where two distances lie
-    within float32 rounding of each other."""
+    """The float32 blocked scan (ranks, nearest, its score), below EXACT_MIN_DIM: its
+    ranks can differ from the exact ones where two distances lie within float32
+    rounding of each other (copies of the true candidate still tie)."""
     tiles = np.asarray(tiles, np.float32)
     chunk = chunk or query_chunk(tiles.shape[1])
     blocks = _Blocks.of(tiles, RANK_BLOCK, at_least=chunk)  # a row per query (true block)
@@ -318,6 +329,55 @@ def _float32_scan(predicted, tiles, true_idx, chunk=None, limit=None):
     return ranks, best, best_d
 
 
+@jax.jit
+def _closer_chunk(p, true_rows, true_sq, other_rows, other_sq):
+    """For each query row, how many of its other candidates (``other_rows`` (m, size,
+    dim): the j-th of each query in the query's own row) are strictly closer than its true
+    one. Every distance comes from a product of the blocks' shape, as in _rank_chunk, so
+    they round as the scan's do."""
+    true_d = jnp.diagonal(_block_distances(p, true_rows, true_sq))
+
+    def other(rows, sq):
+        return jnp.diagonal(_block_distances(p, rows, sq)) < true_d
+
+    return jnp.sum(jax.vmap(other)(other_rows, other_sq), axis=0)
+
+
+def _float32_closer(
+    predicted: np.ndarray,
+    candidates: np.ndarray,
+    true_idx: np.ndarray,
+    other_idx: np.ndarray,
+    chunk: int | None = None,
+) -> np.ndarray:
+    """:func:`closer_than_true` of the float32 scan (below EXACT_MIN_DIM), consistent with
+    :func:`_float32_scan` to the last bit."""
+    candidates = np.asarray(candidates, np.float32)
+    chunk = chunk or query_chunk(candidates.shape[1])
+    blocks_size = block_size(len(candidates), RANK_BLOCK, chunk)  # as tile_ranks' blocks
+    norms = np.einsum("ij,ij->i", candidates, candidates)
+    other_idx = np.asarray(other_idx, np.int64).reshape(len(predicted), -1)
+    counts = np.zeros(len(predicted), np.int64)
+    for start in range(0, len(predicted), chunk):
+        block = np.asarray(predicted[start : start + chunk], np.float32)
+        n = len(block)
+        others = other_idx[start : start + chunk]
+        true_rows, true_sq = _true_block(
+            candidates, norms, true_idx[start : start + chunk], blocks_size
+        )
+        m = others.shape[1]
+        other_rows = np.zeros((m, blocks_size, candidates.shape[1]), np.float32)
+        other_sq = np.full((m, blocks_size), np.inf, np.float32)  # -1: never closer
+        for j in range(m):
+            known = others[:, j] >= 0
+            other_rows[j, :n][known] = candidates[others[known, j]]
+            other_sq[j, :n][known] = norms[others[known, j]]
+        padded = jnp.asarray(_pad_rows(block, chunk))
+        c = _closer_chunk(padded, true_rows, true_sq, other_rows, other_sq)
+        counts[start : start + n] = np.asarray(c)[:n]
+    return counts
+
+
 def closer_than_true(
     predicted: np.ndarray,
     candidates: np.ndarray,
@@ -327,7 +387,10 @@ def closer_than_true(
 ) -> np.ndarray:
     """For each query, how many of its ``other_idx`` candidates ((n, m) indices, -1 for
     none) are strictly closer than its true one: VIGOR's semi-positives, which its hit
-    rate forgives. Exact, as :func:`tile_ranks` (:func:`geovec.analyses.bounded.closer_pairs`)."""
+    rate forgives. Decided as :func:`tile_ranks` decides
+    (:func:`geovec.analyses.bounded.closer_pairs` from EXACT_MIN_DIM dimensions)."""
+    if np.shape(candidates)[1] < EXACT_MIN_DIM:
+        return _float32_closer(predicted, candidates, true_idx, other_idx, chunk)
     other_idx = np.asarray(other_idx, np.int64).reshape(len(predicted), -1)
     qi, j = np.nonzero(other_idx >= 0)
     closer = closer_pairs(predicted, candidates, true_idx, qi, other_idx[qi, j])
