@@ -47,7 +47,10 @@ class SearchHit:
 def _nearest_rows(store: Store, vector: np.ndarray, feature: str, k: int, where, near, how):
     """The k nearest overhead rows, inside ``near`` when given: the box around the circle
     is a prefilter, the circle itself is checked on the rows, fetching more until k are
-    inside or none are left. ``how``: exact / nprobes / refine_factor for the index."""
+    inside or none are left. ``how``: exact / nprobes / refine_factor for the index.
+    By default (exact None) an answer through the index with a prefilter that is short
+    of ``limit`` rows (the probed partitions held too few of the rows it keeps) is done
+    again exactly."""
     limit = k
     columns = ["id", "lon", "lat", "region", "path", "_distance"]
     while True:
@@ -55,6 +58,12 @@ def _nearest_rows(store: Store, vector: np.ndarray, feature: str, k: int, where,
             store, "overhead", feature, vector, limit, columns=columns, where=where, **how
         )
         rows = query.to_arrow().to_pylist()
+        if len(rows) < limit and where and how.get("exact") is None:
+            exact = {**how, "exact": True, "nprobes": None, "refine_factor": None}
+            query = nearest_query(
+                store, "overhead", feature, vector, limit, columns=columns, where=where, **exact
+            )
+            rows = query.to_arrow().to_pylist()
         if near is None:
             return rows
         inside = [r for r in rows if near.contains(r["lon"], r["lat"])]

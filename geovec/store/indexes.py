@@ -268,9 +268,9 @@ def nearest_query(
 
     Args:
       exact: True scans every vector; False goes through the column's index when it has
-        one; None (the default) scans exactly a table of fewer than
-        :data:`EXACT_SCAN_VALUES` values unless ``nprobes`` or ``refine_factor`` is given,
-        and goes through the index otherwise.
+        one; None (the default) scans exactly fewer than :data:`EXACT_SCAN_VALUES`
+        values (the rows ``where`` keeps, or the table's, x length) unless ``nprobes`` or
+        ``refine_factor`` is given, and goes through the index otherwise.
       nprobes: partitions the index probes (default :func:`default_nprobes`).
       refine_factor: re-rank ``k`` x this many index candidates by their full vectors
         (default :data:`DEFAULT_REFINE_FACTOR`).
@@ -283,8 +283,9 @@ def nearest_query(
     rows = None
     if exact is None:
         rows = table.count_rows()
+        kept = table.count_rows(where) if where else rows  # a prefilter's rows are scanned
         tuned = nprobes is not None or refine_factor is not None
-        exact = not tuned and not uses_index(rows, len(vector))
+        exact = not tuned and not uses_index(kept, len(vector))
     if exact:
         query = query.bypass_vector_index()
     else:

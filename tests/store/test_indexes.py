@@ -69,6 +69,32 @@ def test_search_keeps_its_spatial_prefilter_on_both_paths(clustered):
     indexes.drop_index(store, "overhead", "f")
 
 
+def test_a_prefiltered_search_through_the_index_gives_every_hit(clustered, monkeypatch):
+    """A box holding few rows is scanned exactly (the small-table rule counts the rows
+    inside it), and an answer through the index short of k rows (its probed partitions
+    held too few of the box's rows) is done again exactly: k hits, the exact ones."""
+    store, vectors, lonlat = clustered
+    indexes.build_index(store, "overhead", "f")  # ivf_pq, 7 partitions
+    monkeypatch.setattr(indexes, "EXACT_SCAN_VALUES", 1000)  # as for a big table
+    monkeypatch.setattr(indexes, "MIN_NPROBES", 1)  # one partition of 7 probed
+    monkeypatch.setattr(indexes, "PROBE_SHARE", 0.01)
+    assert indexes.uses_index(2000, 40) and indexes.default_nprobes(2000) == 1
+    for box in [(0.0, 0.0, 0.1, 0.1), (0.5, 0.5, 0.7, 0.6)]:  # ~20 rows, ~40 rows
+        inside = (
+            (lonlat[:, 0] >= box[0]) & (lonlat[:, 0] <= box[2])
+            & (lonlat[:, 1] >= box[1]) & (lonlat[:, 1] <= box[3])
+        )  # fmt: skip
+        assert 12 <= inside.sum() <= 60
+        d = np.where(inside, np.linalg.norm(vectors - vectors[0], axis=1), np.inf)
+        truth = [f"o{i}" for i in np.argsort(d, kind="stable")[:10]]
+        hits = geovec.search(store, "f", vector=vectors[0], k=10, bbox=box)
+        assert [h.id for h in hits] == truth, box
+    near = (0.5, 0.5, 8000.0)  # metres: about 0.07 degrees around (0.5, 0.5)
+    hits = geovec.search(store, "f", vector=vectors[0], k=10, near=near)
+    assert len(hits) == 10
+    indexes.drop_index(store, "overhead", "f")
+
+
 def test_bad_requests(clustered, tmp_path):
     store, _, _ = clustered
     with pytest.raises(VectorIndexError, match="do not divide f's 40 values; try 5"):
