@@ -29,7 +29,9 @@ MAX_PAGE = 50_000
 DEFAULT_PAGE = 10_000
 """Points in a page of /api/points when the request gives no limit."""
 CHECK_EVERY_S = 1.0
-"""Seconds between looks at the ground table's version (new photos show within it)."""
+"""Seconds between looks at the ground table's version: new photos show within it plus
+one build of the page set (answers come from the last one meanwhile: about 5 s for
+200,000 photos on 2 busy cores)."""
 GZIP_BYTES = 64 * 2**20
 """Bytes of gzip-compressed answers kept, least recently used first out."""
 GZIP_MIN_BYTES = 1024
