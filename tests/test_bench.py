@@ -15,7 +15,7 @@ from bench.common import alternate, machine, report
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 ON_COMMON = {"aerial.py", "head.py", "isolation.py", "ray_ingest.py", "serve.py"}
 """Benches that report through :func:`bench.common.report` (add yours)."""
-NO_CORES_YET = {"crossview.py", "pairs.py"}
+NO_CORES_YET: set[str] = set()
 """Benches that do not print the core count yet: take a name off once it does."""
 
 
