@@ -178,7 +178,7 @@ def build_index(
         built.note = (
             f"{view}.{feature} holds {rows:,} vectors of {dim} values: search scans them "
             f"exactly (about as fast, and exact) until it holds {exact_rows(dim):,}; the index "
-            "is used before that only when asked (--nprobes, --refine-factor)"
+            "is used before that only when asked (--index, --nprobes, --refine-factor)"
         )
     return built
 

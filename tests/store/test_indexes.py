@@ -210,6 +210,7 @@ def test_indexing_a_small_table_says_search_scans_it(clustered):
     store, _, _ = clustered
     built = indexes.build_index(store, "overhead", "f")
     assert built.note and "search scans them exactly" in built.note
+    assert "(--index, --nprobes, --refine-factor)" in built.note  # each way to ask for it
     assert f"until it holds {indexes.exact_rows(40):,}" in built.note
     done = runner.invoke(app, ["index", str(store.path), "--view", "overhead", "--feature", "f"])
     assert done.exit_code == 0, done.output
