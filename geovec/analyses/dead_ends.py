@@ -7,6 +7,7 @@ from __future__ import annotations
 from geovec.analyses.isolation import isolation_radius
 from geovec.counts import count
 from geovec.store import Store
+from geovec.store.database import adding_view
 
 
 def all_isolated(located: int, isolated: int, radius_m: float | None) -> str | None:
@@ -15,11 +16,11 @@ def all_isolated(located: int, isolated: int, radius_m: float | None) -> str | N
     if not located or isolated < located:
         return None
     at = f"{radius_m:g} m" if radius_m else "the isolation radius"
-    lower = f" (geovec isolate DB --radius-m {radius_m / 2:g})" if radius_m else ""
     which = f"all {located} photos are" if located > 1 else "the one photo is"
-    return (
+    return (  # a photo with another within the radius trains: a larger radius gives some
         f"{which} isolated at {at}: none is left to train on; add photos within {at} of "
-        f"each other, or lower --radius-m{lower}"
+        "each other, or raise --radius-m past the distance between neighbouring photos "
+        "(geovec isolate DB --radius-m METRES)"
     )
 
 
@@ -34,14 +35,7 @@ def missing_view(store: Store, view: str, feature: str) -> str:
             f"--protocol pairs (geovec evaluate {db} --protocol pairs --feature {feature}); "
             "map tiles come from geovec grid + geovec aerial, then geovec ingest"
         )
-    how = {
-        "ground": f"geovec ingest {db} PHOTOS/ (or a manifest)",
-        "overhead": "geovec aerial SOURCE points.csv --view overhead --out aerial, then "
-        f"geovec ingest {db} aerial/manifest.csv",
-        "map": "geovec grid --bbox W,S,E,N --out grid.csv + geovec aerial SOURCE grid.csv "
-        f"--out tiles, then geovec ingest {db} tiles/manifest.csv",
-    }[view]
-    return f"{db} has no {view} images; cross-view needs all three views: {how}"
+    return f"{db} has no {view} images; cross-view needs all three views: {adding_view(db, view)}"
 
 
 def no_training(store: Store, aerial_feature: str) -> str:

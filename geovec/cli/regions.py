@@ -90,6 +90,8 @@ def regions_command(
         raise GeovecError("give --set NAME or --from LAYER")
     if set_name is not None and from_layer is not None:
         raise GeovecError("give --set NAME or --from LAYER, not both")
+    if region_field is not None and from_layer is None:
+        raise GeovecError("--region-field names a field of the --from LAYER; give one")
     rule = region_rule(set_name, from_layer, region_field)
     summary = assign_regions(open_existing(db), rule, tables=table)
     if as_json:

@@ -192,6 +192,11 @@ class Store:
     def require_feature(self, view: str, feature: str) -> int:
         """Length of ``feature`` in ``view``; FeatureMissingError naming the fix if absent."""
         dims = self.features(view)
+        if feature not in dims and not self.count(view):  # extract cannot help: no rows
+            raise FeatureMissingError(
+                f"{view} has no {feature!r} feature: {self.path} has no {view} images yet; "
+                f"add them: {adding_view(self.path, view)}"
+            )
         if feature not in dims:
             have = ", ".join(dims) or "none"
             raise FeatureMissingError(
@@ -473,3 +478,14 @@ def removes_new_store_on_failure(write: Callable) -> Callable:
             raise
 
     return run
+
+
+def adding_view(db, view: str) -> str:
+    """The commands that add ``view`` rows (ground, overhead, map) to the store ``db``."""
+    return {
+        "ground": f"geovec ingest {db} PHOTOS/ (or a manifest)",
+        "overhead": "geovec aerial SOURCE points.csv --view overhead --out aerial, then "
+        f"geovec ingest {db} aerial/manifest.csv",
+        "map": "geovec grid --bbox W,S,E,N --out grid.csv + geovec aerial SOURCE grid.csv "
+        f"--out tiles, then geovec ingest {db} tiles/manifest.csv",
+    }.get(view, f"geovec ingest {db} SOURCE --view {view}")

@@ -38,7 +38,7 @@ def apart(n, step_deg=0.03):
     return [i * step_deg for i in range(n)]
 
 
-def test_all_photos_isolated_says_add_photos_or_lower_the_radius(tmp_path):
+def test_all_photos_isolated_says_add_photos_or_raise_the_radius(tmp_path):
     store = scattered_store(tmp_path / "db", apart(12))
     out = runner.invoke(app, ["isolate", str(store.path)])
     assert out.exit_code == 0, out.output
@@ -47,9 +47,11 @@ def test_all_photos_isolated_says_add_photos_or_lower_the_radius(tmp_path):
         geovec.evaluate(store, "gist")
     message = str(refused.value)
     assert "all 12 photos are isolated at 250 m" in message
-    assert "add photos within 250 m of each other, or lower --radius-m" in message
+    assert "add photos within 250 m of each other, or raise --radius-m" in message
     out = runner.invoke(app, ["evaluate", str(store.path), "--feature", "gist"])
     assert out.exit_code == 1 and "all 12 photos are isolated at 250 m" in out.output
+    # as told: photos 3.3 km apart, isolated at 5 km, leave some to train on
+    assert geovec.isolate(store, radius_m=5000).isolated < 12
 
 
 def test_no_isolated_photo_says_so(tmp_path):
@@ -169,3 +171,15 @@ def test_localize_in_a_region_without_training_pairs_says_why(tmp_path):
         geovec.localize(store, "gist", id="p0")
     assert "has no training pair to average" in str(refused.value)
     assert "all 5 photos are isolated at 250 m" in str(refused.value)
+
+
+def test_a_view_without_rows_says_how_to_add_it(tmp_path):
+    """landcover and search on a store of photos alone: cut the tiles or aerials (extract
+    cannot compute a feature of rows that are not there)."""
+    store = scattered_store(tmp_path / "db", apart(4), paired=(), tiles=False)
+    out = runner.invoke(app, ["landcover", str(store.path), "--feature", "gist",
+                              "--out", str(tmp_path / "x.png")])  # fmt: skip
+    assert out.exit_code == 1 and "has no map images yet" in out.output, out.output
+    assert "geovec grid --bbox" in out.output and "geovec extract" not in out.output
+    out = runner.invoke(app, ["search", str(store.path), "p0", "--feature", "gist"])
+    assert out.exit_code == 1 and "has no overhead images yet" in out.output, out.output

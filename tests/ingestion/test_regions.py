@@ -237,3 +237,10 @@ def test_no_stored_region_reads_as_no_region(tmp_path):
     assert [r.region for r in records] == [None, None, "a"]
     points, _ = read_points(manifest)  # geovec aerial's points: --region names the first two
     assert [p["region"] for p in points] == [None, None, "a"]
+
+
+def test_regions_region_field_names_from(layer, tmp_path):
+    one = [({"id": "w", "lon": 0.0, "lat": 0.0}, [1.0])]
+    store = store_from_arrays(tmp_path / "db", one, [], [])
+    result = runner.invoke(app, ["regions", str(store.path), "--set", "a", "--region-field", "x"])
+    assert result.exit_code == 1 and "--from LAYER" in result.output, result.output

@@ -50,6 +50,9 @@ def test_ids_read_the_id_column_only(tmp_path):
 def test_missing_feature_names_the_fix(tmp_path):
     store = geovec.open(tmp_path / "db")
     store.ensure_features("ground", [feature_field("gist", 512)])
+    with pytest.raises(FeatureMissingError, match="no ground images yet; add them: geovec in"):
+        store.require_feature("ground", "places_fc7")  # extract cannot help: no rows
+    add_rows(store, "ground", [{"id": "a", "lon": 0.0, "lat": 0.0}], {"gist": np.ones((1, 512))})
     with pytest.raises(FeatureMissingError, match="geovec extract .* --features places_fc7"):
         store.require_feature("ground", "places_fc7")
 
