@@ -91,6 +91,28 @@ def norms64(x: np.ndarray) -> np.ndarray:
     return out
 
 
+class _Norms:
+    """Float64 squared norms of the rows of ``x`` (:func:`norms64`), computed for the rows
+    asked for, once: only the candidates some pair is settled with need them."""
+
+    def __init__(self, x: np.ndarray):
+        self.x, self.values = x, np.full(len(x), np.nan)
+
+    def __getitem__(self, rows):
+        rows = np.asarray(rows, np.int64)
+        need = np.unique(rows[np.isnan(self.values[rows])])
+        if len(need):
+            self.values[need] = norms64(self.x[need])
+        return self.values[rows]
+
+
+def upper_lengths(x: np.ndarray) -> np.ndarray:
+    """Upper bounds on the rows' norms from float32 sums of squares (a sum of D
+    non-negative rounded squares is within gamma_{D+1} of its value)."""
+    sq = np.einsum("ij,ij->i", x, x).astype(np.float64)
+    return np.sqrt(sq * (1 + 2 * _gamma(x.shape[1] + 1))) * (1 + 1e-12) + 1e-30
+
+
 def _piece_scores(queries, candidates, q_rows, c_rows, c_norms, q_len, c_len):
     """(score, error bound) per pair from float32 products of PIECE dimensions summed in
     float64: |error| <= 2 gamma_PIECE |q||c| (Cauchy-Schwarz over the pieces) plus
@@ -272,8 +294,10 @@ class _Source:
         self.size = min(CANDIDATE_BLOCK, -(-m // 128) * 128)
         self.m = m
         padded = -(-m // self.size) * self.size
-        slack = 16 * U * c_len**2 + 1e-30
-        a_lo, a_hi, sq, self.engine = -slack, slack, c_len**2, "xla"
+        # the estimate's |c|^2: float32 sums of squares, within gamma_{D+1} |c|^2
+        sq = np.einsum("ij,ij->i", candidates, candidates)
+        slack = (16 * U + 2 * _gamma(dim + 1)) * c_len**2 + 1e-30
+        a_lo, a_hi, self.engine = -slack, slack, "xla"
         margin = c_len * 64 * U * 1.001  # float32 rounding of the estimate, generously
         if mode == "dense":  # |error of q.c| <= gamma_D |q||c|
             inputs = candidates
@@ -467,7 +491,7 @@ def choose_source(queries, candidates, q_len, c_len, t, c_norms):
     e = (cn**2)[None, :] - 2.0 * (q @ c.T)
     half = 2 * _gamma(dim) * qn[:, None] * cn[None, :]
     costs = {("dense", 0): 2.0 * dim + pair * float(np.mean(np.abs(e - tq) <= half))}
-    for layers, products in ((1, 1), (2, 3), (3, 6)):
+    for layers, products in ((1, 1), (2, 3)):  # three layers: one compile took minutes
         q8, q_scale, q_rest = _quantize_estimate(q, layers)
         c8, c_scale, c_rest = _quantize_estimate(c, layers)
         dot = 0.0
@@ -560,8 +584,11 @@ def bounded_rank_best(
     nearest_d = np.full(n, np.inf)
     if n == 0:
         return ranks, nearest, nearest_d
-    c_norms = norms64(c)
-    c_len, q_len = np.sqrt(c_norms), np.sqrt(norms64(q))
+    if mode == "projection":  # its residuals need the norms themselves
+        c_norms = norms64(c)
+        c_len, q_len = np.sqrt(c_norms), np.sqrt(norms64(q))
+    else:  # the bounds need upper bounds only; the settling, float64 norms of a few
+        c_norms, c_len, q_len = _Norms(c), upper_lengths(c), upper_lengths(q)
     t = exact_scores(q, c, np.arange(n), true_idx, c_norms)
     if mode is None:
         mode, layers = choose_source(q, c, q_len, c_len, t, c_norms)
@@ -613,8 +640,7 @@ def closer_pairs(predicted, candidates, true_idx, q_rows, c_rows) -> np.ndarray:
     true_idx = np.asarray(true_idx, np.int64)
     if len(q_rows) == 0:
         return np.zeros(0, bool)
-    c_norms = norms64(c)
-    c_len, q_len = np.sqrt(c_norms), np.sqrt(norms64(q))
+    c_norms, c_len, q_len = _Norms(c), upper_lengths(c), upper_lengths(q)
     t = exact_scores(q, c, q_rows, true_idx[q_rows], c_norms)
     _, hi = _settle(q, c, q_rows, c_rows, t, c_norms, q_len, c_len)
     return hi < t

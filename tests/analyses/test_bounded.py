@@ -12,7 +12,7 @@ from geovec.analyses import bounded, knn
 from geovec.analyses.bounded import bounded_rank_best, closer_pairs, principal_basis
 from geovec.analyses.knn import closer_than_true, rank_and_best, tile_ranks
 
-MODES = [("dense", 1), ("int8", 1), ("int8", 2), ("int8", 3), ("projection", 1)]
+MODES = [("dense", 1), ("int8", 1), ("int8", 2), ("projection", 1)]
 
 
 @pytest.fixture(autouse=True)
