@@ -6,9 +6,9 @@ per request.
 
 The Features lie in one byte array, a row each, in the grid's order (a viewport's rows
 lie together), each followed by its comma and padded with spaces (JSON whitespace) to
-one width: the 99.9th percentile of their lengths, so that a page is a single numpy
-take. A Feature longer than that (a very long id) is kept aside, and a page holding one
-is joined item by item.
+one width: the 99.9th percentile of their lengths but at most twice their median, so
+that a page is a single numpy take. A Feature longer than that (a very long id) is kept
+aside, and a page holding one is joined item by item.
 
 The grid's cell edges are the photos' lon and lat quantiles (about :data:`CELL_POINTS`
 photos per cell where they are spread evenly), so clustered regions are split finely
@@ -44,7 +44,11 @@ CELL_POINTS = 64
 MAX_SIDE = 1024
 """Most grid cells along lon (and along lat)."""
 WIDTH_QUANTILE = 0.999
-"""Features up to this quantile of their lengths share the byte array's row width."""
+"""Features up to this quantile of their lengths share the byte array's row width (but
+none longer than WIDTH_MEDIANS times the median)."""
+WIDTH_MEDIANS = 2
+"""Features longer than this many times the median are kept aside whatever their share
+(a few percent of very long ids must not pad every row and page)."""
 _FEATURE = (
     '{{"type":"Feature","id":{id},"geometry":{{"type":"Point","coordinates":[{lon},{lat}]}},'
     '"properties":{{"id":{id},"region":{region},"split":{split},"isolated":{isolated},'
@@ -104,7 +108,11 @@ class PointPages:
         self.xedges, self.yedges = xedges, yedges
         self.order, self.first = order, first  # photos by cell; cell c is first[c]:first[c+1]
         lengths = np.fromiter(map(len, texts), np.int64, len(texts))
-        width = int(np.quantile(lengths, WIDTH_QUANTILE, method="lower")) + 1 if len(texts) else 1
+        width = 1
+        if len(texts):
+            tail = np.quantile(lengths, WIDTH_QUANTILE, method="lower")
+            usual = lengths[lengths <= WIDTH_MEDIANS * np.median(lengths)]
+            width = int(min(tail, usual.max())) + 1
         self.is_long = lengths >= width
         self.long = {int(i): texts[i] for i in np.flatnonzero(self.is_long)}
         padded = b"".join(
