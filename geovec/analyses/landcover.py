@@ -121,6 +121,12 @@ def _region_tiles(store: Store, feature: str, region: str | None):
         region = regions[0] if regions else None
     else:
         region = region_key(region)
+        if regions and region not in regions:  # a name the tiles do not have: a typo
+            names = ", ".join(map(region_label, regions))
+            raise GeovecError(
+                f"no map tile is in region {region_label(region)!r}; the tiles' regions: "
+                f'{names} (--region NAME; --region "" for the tiles with no region)'
+            )
     rows = [m for m in meta if m["region"] == region]
     if len(rows) < 4:
         raise GeovecError(

@@ -103,3 +103,15 @@ def test_too_few_tiles(tmp_path, n):
     store = store_from_arrays(tmp_path / "db", [], [], rows)
     with pytest.raises(GeovecError, match="has 3 map tiles; PCA needs at least 4"):
         landcover(store, feature="gist")
+
+
+def test_a_region_the_tiles_lack_lists_theirs(tmp_path):
+    rows = [
+        ({"id": f"t{i}", "region": "r", "lon": i * 0.01, "lat": 0.0}, [float(i), 0.0, 1.0])
+        for i in range(4)
+    ]
+    store = store_from_arrays(tmp_path / "db", [], [], rows)
+    with pytest.raises(GeovecError, match="no map tile is in region 'typo'; the tiles' regions: r"):
+        landcover(store, feature="gist", region="typo")
+    with pytest.raises(GeovecError, match="regions: r"):
+        landcover(store, feature="gist", region="")  # the tiles with no region: none here
