@@ -79,3 +79,13 @@ def test_failure_paths_are_absolute(tmp_path, monkeypatch):
     ]
     _, failures = read_source(Path("photos"))
     assert [f.path for f in failures] == [str((tmp_path / "photos" / "img0000.png").resolve())]
+
+
+def test_failed_at_reads_in_python(tmp_path):
+    """store.sql(...).fetchall() of the failures' time (a TIMESTAMP WITH TIME ZONE, which
+    DuckDB hands to Python through pytz) gives a datetime, as the README's Python section
+    says a relation does."""
+    store = geovec.open(tmp_path / "db")
+    store.record_failures([{"path": "/x.jpg", "view": "ground", "stage": "decode", "error": "x"}])
+    ((path, when),) = store.sql("SELECT path, failed_at FROM failures").fetchall()
+    assert path == "/x.jpg" and when.tzinfo is not None and when.year >= 2025
