@@ -62,7 +62,12 @@ class Store:
             raise StoreError(f"{self.path}: no geovec database here (run geovec ingest first)")
         if self.path.exists() and not self.path.is_dir():
             raise StoreError(f"{self.path}: is a file, not a database directory")
-        self.created = not self.path.exists()  # this Store makes the folder
+        self._made = []  # the folders this Store makes (the store's, then parents), deepest first
+        for folder in (self.path, *self.path.parents):
+            if folder.exists():
+                break
+            self._made.append(folder)
+        self.created = bool(self._made)  # this Store makes the folder
         self.db = lancedb.connect(str(self.path))
         # this store's schema of each shared DuckDB database (open: False, sealed: True),
         # the views made in it, and what drops it when the store goes
@@ -99,8 +104,9 @@ class Store:
 
     def remove_if_unused(self) -> bool:
         """Remove the store's folder when this Store made it and it is still empty (a first
-        ingest that failed before writing anything); True when removed. A folder that was
-        there before, or that holds anything, is left as it is."""
+        ingest that failed before writing anything), and the parents made for it that are
+        empty; True when removed. A folder that was there before, or that holds anything,
+        is left as it is."""
         if not self.created or not self.path.is_dir() or any(self.path.iterdir()):
             return False
         self.close()
@@ -108,6 +114,11 @@ class Store:
             self.path.rmdir()
         except OSError:  # something arrived meanwhile: keep it
             return False
+        for parent in self._made[1:]:  # the parents made for it (ingest a/b/db), if empty
+            try:
+                parent.rmdir()
+            except OSError:
+                break
         return True
 
     # tables -------------------------------------------------------------------------

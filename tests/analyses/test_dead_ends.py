@@ -100,6 +100,9 @@ def test_a_failed_first_ingest_removes_the_store_it_made(tmp_path, tiny_manifest
     kept.mkdir()
     out = runner.invoke(app, ["ingest", str(kept), str(tiny_manifest), "--features", "places_fc7"])
     assert out.exit_code == 1 and kept.is_dir()  # it was there before: left as it is
+    deep = tmp_path / "a" / "b" / "db"  # the folders made for it go too
+    out = runner.invoke(app, ["ingest", str(deep), str(tiny_manifest), "--features", "places_fc7"])
+    assert out.exit_code == 1 and not (tmp_path / "a").exists()
 
 
 def test_localize_of_a_photo_without_a_position_says_so_where_the_rank_would_be(tmp_path):
