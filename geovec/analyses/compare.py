@@ -293,9 +293,14 @@ def _classify(store, features, dims, skipped, train_per_region, seed) -> dict | 
         return None
     regions = _regions(store, "ground")
     if len(regions) < 2:
-        skipped.append(
-            Skip(name, f"one region ({', '.join(regions) or 'none'}): nothing to tell apart")
-        )
+        why = f"one region ({regions[0]})" if regions else "no named region"
+        why += ": nothing to tell apart"
+        if unnamed := store.count("ground", "region IS NULL"):
+            why += (
+                f"; {count(unnamed, 'ground image')} with no region: name them with "
+                f"geovec regions {store.path} --from LAYER.geojson"
+            )
+        skipped.append(Skip(name, why))
         return None
     if not store.count("ground", "isolated"):
         skipped.append(Skip(name, f"no isolated test photos (run geovec isolate {store.path})"))

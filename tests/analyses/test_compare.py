@@ -232,3 +232,15 @@ def test_a_feature_one_view_lacks_is_skipped_where_that_view_is_needed(tmp_path)
     assert "crossview for ground_only (ground_only: no ground_only in overhead or map)" in line
     assert "landcover for ground_only (ground_only: no ground_only in map)" in line
     assert result.counts["map"]["per_feature"] == {"good": 2 * GRID**2}
+
+
+def test_classify_skipped_for_rows_with_no_region_says_so(tmp_path):
+    """Photos of your own, not named yet: 'no region' and the command that names them,
+    never 'one region (none)'."""
+    rng = np.random.default_rng(2)
+    ground = [{"id": f"g{i}", "lon": 0.01 * i, "lat": 0.0} for i in range(4)]
+    store = geovec.open(tmp_path / "db")
+    add_rows(store, "ground", ground, {"good": rng.normal(size=(4, DIM)).astype(np.float32)})
+    line = geovec.compare(store, "good").skipped_line()
+    assert "classify (no named region: nothing to tell apart; 4 ground images with no " in line
+    assert f"geovec regions {store.path} --from" in line and "(none)" not in line
