@@ -47,10 +47,10 @@ class HeatmapCache:
         self._locks = KeyLocks()
         self.loads = 0  # region inputs read from the store (not from memory)
 
-    def version(self) -> tuple[int, ...]:
-        """The versions of the ground, overhead and map tables (0 where one is missing)."""
-        present = set(self.store.tables())
-        return tuple(self.store.table(v).version if v in present else 0 for v in VIEWS)
+    def version(self) -> tuple:
+        """The versions of the ground, overhead and map tables
+        (:meth:`~geovec.store.Store.version_token`: None where one is missing)."""
+        return tuple(self.store.version_token(v) for v in VIEWS)
 
     def region_data(self, feature: str, region: str, version: tuple | None = None) -> RegionData:
         """``region``'s inputs by ``feature`` at the store's ``version`` (now, if None)."""

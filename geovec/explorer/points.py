@@ -72,8 +72,8 @@ class GroundPoints:
         self._gzip_locks = KeyLocks()
         self.builds = 0  # page sets built (one per ground version seen)
 
-    def _version(self) -> int:
-        return self.store.table("ground").version if self.store.has("ground") else -1
+    def _version(self) -> tuple | None:
+        return self.store.version_token("ground")
 
     def pages(self) -> PointPages:
         """The page set of the ground table as it is now (its version looked at once per
@@ -99,9 +99,9 @@ class GroundPoints:
         finally:
             self._building.release()
 
-    def _build(self, version: int) -> PointPages:
+    def _build(self, version: tuple | None) -> PointPages:
         """sql/ground_points.sql, every located ground image by id, as a page set."""
-        if version < 0:
+        if version is None:
             rows = None
         else:
             rows = self.store.query("ground_points", **EVERYTHING, offset=0, limit=2**62)

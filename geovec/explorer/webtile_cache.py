@@ -52,12 +52,12 @@ class WebTileCache:
         self.readable = readable
         self.root = Path(root) if root is not None else cache_root(store.path)
         self._lock = threading.Lock()
-        self._version: int | None = None
+        self._version: tuple | None = None
         self._checked = -float("inf")
         self._pyramid: WebTilePyramid | None = None
 
-    def _map_version(self) -> int:
-        return self.store.table("map").version if self.store.has("map") else -1
+    def _map_version(self) -> tuple | None:
+        return self.store.version_token("map")
 
     def pyramid(self) -> WebTilePyramid:
         """The pyramid of the map table as it is now (its version looked at once a second

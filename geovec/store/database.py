@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import os
 import threading
 import weakref
 from collections.abc import Callable
@@ -129,6 +130,19 @@ class Store:
 
     def has(self, name: str) -> bool:
         return name in self.tables()
+
+    def version_token(self, name: str) -> tuple[int, int, int] | None:
+        """What names table ``name`` as it is now, for caches: its Lance version with the
+        identity of its folder (inode, change time), since a table deleted and written
+        again at the same path starts its versions again. None while it does not exist."""
+        if not self.has(name):
+            return None
+        version = self.table(name).version
+        try:
+            folder = os.stat(self.path / f"{name}.lance")
+        except OSError:
+            return None
+        return (version, folder.st_ino, folder.st_ctime_ns)
 
     def table(self, name: str, *, create: bool = False):
         """The LanceDB table ``name``; created empty with its schema when ``create``."""

@@ -229,3 +229,19 @@ def test_the_server_builds_the_page_set_before_the_first_request(tmp_path):
     while points.builds == 0 and time.monotonic() < deadline:
         time.sleep(0.02)
     assert points.builds == 1 and len(points.pages()) == 300 and points.builds == 1
+
+
+def test_a_store_written_again_at_its_path_is_served_anew(tmp_path):
+    """Lance starts a table's versions again when it is deleted and written anew at the
+    same path: the page set is keyed by the table's folder too, not by its version."""
+    import shutil
+
+    store = new_store(tmp_path / "db", photo_rows(300))
+    points = GroundPoints(store, check_every_s=0)
+    assert json.loads(points.geojson(limit=1))["total"] == 300
+    before = store.version_token("ground")
+    shutil.rmtree(tmp_path / "db")
+    new_store(tmp_path / "db", photo_rows(50, seed=9, start=5000))
+    assert store.version_token("ground")[0] == before[0]  # the same version number
+    assert store.version_token("ground") != before
+    assert json.loads(points.geojson(limit=1))["total"] == 50
