@@ -34,6 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from geovec.analyses.isolation import isolation_radius
+from geovec.counts import count
 from geovec.defaults import DEFAULT_FEATURE
 from geovec.store import Store
 from geovec.store.indexes import list_indexes
@@ -253,13 +254,14 @@ def next_steps(info: dict, db: str | None = None) -> list[str]:
         at = f"{radius:g} m" if radius else "the isolation radius"
         steps.append(
             f"all {located} located photos are isolated at {at} (no training images): add "
-            f"photos within {at} of each other, or geovec isolate {db} --radius-m SMALLER"
+            f"photos within {at} of each other, or geovec isolate {db} --radius-m LARGER"
         )
     unnamed = next((r for r in info["regions"] if r["region"] is None), None)
     if unnamed is not None:
         rows = unnamed["ground"] + unnamed["overhead"] + unnamed["map"]
         steps.append(
-            f"{rows} rows have no region: geovec regions {db} --set NAME (or --from LAYER.geojson)"
+            f"{count(rows, 'row')} {'has' if rows == 1 else 'have'} no region: "
+            f"geovec regions {db} --set NAME (or --from LAYER.geojson)"
         )
     return steps
 

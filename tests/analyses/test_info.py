@@ -88,9 +88,18 @@ def test_all_photos_isolated_says_how_to_get_training_images(tmp_path):
     assert any(
         s.startswith("all 4 located photos are isolated at ")
         and "add photos within" in s
-        and "--radius-m" in s
+        and "--radius-m LARGER" in s  # a photo with another within the radius trains
         for s in steps
     ), steps
+
+
+def test_one_row_without_a_region_is_singular(tmp_path):
+    store = store_from_arrays(
+        tmp_path / "db", [({"id": "p", "lon": 0.0, "lat": 0.0}, [1.0])], [], []
+    )
+    assert any(
+        s.startswith("1 row has no region: geovec regions") for s in store_info(store)["next"]
+    )
 
 
 def test_feature_provenance_and_heads_are_listed(tmp_path):
