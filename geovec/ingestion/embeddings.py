@@ -80,6 +80,7 @@ from geovec.progress import ProgressReporter
 from geovec.store import Store
 from geovec.store.database import removes_new_store_on_failure
 from geovec.store.finite import nonfinite_rows
+from geovec.store.regions import stored_region
 from geovec.store.schema import BASE_SCHEMAS, VIEWS, feature_field, point_wkb, vectors_to_arrow
 
 BATCH_ROWS = 4096
@@ -585,7 +586,7 @@ def _batch_rows(
         if size_m is not None:
             size = np.full(n, float(size_m))
     pair = _text_column(batch, layout.pair)
-    region = _text_column(batch, layout.region)
+    region = [stored_region(v) for v in _text_column(batch, layout.region)]
     matrix, vector_reasons = vector_rows(batch.column(layout.vector), dim)
     located = np.isfinite(lon) & np.isfinite(lat)
     in_range = located & (np.abs(lon) <= 180) & (np.abs(lat) <= 90)

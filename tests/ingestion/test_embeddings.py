@@ -136,6 +136,26 @@ def test_plain_parquet_lonlat_fixed_size_float16(tmp_path):
     assert "CRS" not in store.provenance("overhead", "f16")["crs"]  # lon/lat columns
 
 
+def test_a_region_cell_that_reads_as_none_is_stored_as_null(tmp_path):
+    """'no region' (how null is shown) and blank cells are null; names are trimmed."""
+    path = tmp_path / "plain.parquet"
+    write_plain(
+        path,
+        {
+            "id": ["a", "b", "c"],
+            "lon": [-79.9, -79.91, -79.92],
+            "lat": [32.7, 32.71, 32.72],
+            "vector": fixed_size_vectors(RNG.normal(size=(3, 4)), np.float32),
+            "region": ["no region", "  ", " west "],
+        },
+    )
+    store = geovec.open(tmp_path / "db")
+    ingest_embeddings(store, path, view="overhead", feature="f")
+    assert {k: r["region"] for k, r in by_id(store, "overhead").items()} == {
+        "a": None, "b": None, "c": "west"
+    }  # fmt: skip
+
+
 def test_bad_rows_go_to_failures_and_lose_nothing_else(tmp_path):
     nan, inf = float("nan"), float("inf")
     rows = [  # id, vector, lon, lat
