@@ -72,6 +72,10 @@ ROLES = {
     ("landcover", "truth"): "csv",
     ("evaluate", "head"): "model_file",
     ("evaluate", "by"): "layer",
+    ("regions", "from_layer"): "layer",
+    ("ingest", "regions"): "layer",
+    ("grid", "regions"): "layer",
+    ("aerial", "regions"): "layer",
     ("evaluate", "check"): "results",
     ("localize", "head"): "model_file",
     ("embed", "head"): "model_file",
@@ -156,6 +160,9 @@ ACCEPTED = {
     ("serve", "db", "damaged"): "the explorer reads tables per request: each answers 400 "
     "with the error in one line",
     ("serve", "db", "empty_folder"): "an empty store is served empty",
+    ("regions", "set_name", "nonsense"): "any text names a region",
+    ("grid", "region", "nonsense"): "any text names a region",
+    ("aerial", "region", "nonsense"): "any text names a region",
 }
 """Hostile-looking values that are right where they stand: (command, parameter, value)."""
 

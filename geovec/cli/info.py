@@ -13,6 +13,7 @@ from geovec.cli.app import (
     print_json,
 )
 from geovec.cli.helptext import STORE
+from geovec.errors import StoreError
 
 
 @command(app, "info", panel=STORE)
@@ -27,6 +28,8 @@ def info_command(db: DbArgument, json_out: JsonOption = False) -> None:
     from geovec.report.store_info import info_lines
 
     info = store_info(open_existing(db))
+    if not info["counts"]:  # a folder without a geovec table is not a store (yet)
+        raise StoreError(f"{db}: no geovec tables here; {'; '.join(info['next'])}")
     if json_out:
         print_json(info)
     else:

@@ -137,3 +137,12 @@ def test_explorer_info_is_the_same_answer(tmp_path):
 def test_no_store_is_one_line(tmp_path):
     out = runner.invoke(app, ["info", str(tmp_path / "nothing")])
     assert out.exit_code == 1 and "no geovec database here" in out.output
+
+
+def test_a_folder_without_tables_is_not_called_a_store(tmp_path):
+    """An empty folder, or any folder of other files, is no store: one line naming the
+    first step, not a report of "tables: none"."""
+    (tmp_path / "notes.txt").write_text("not a store")
+    out = runner.invoke(app, ["info", str(tmp_path)])
+    assert out.exit_code == 1, out.output
+    assert "no geovec tables here" in out.output and "geovec ingest" in out.output
