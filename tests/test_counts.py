@@ -16,10 +16,10 @@ NOUNS = (
     "images|rows|tiles|queries|pairs|candidates|photos|items|collections|views|regions|"
     "partitions|results|differences|squares|points|tables|failures|heads|indexes|groups"
 )
-COUNTED = re.compile(r"(?<!-)\{[^{}]+\} (" + NOUNS + r")\b(?!/s)")
+COUNTED = re.compile(r"(?<!-)\{[^{}]+\} (" + NOUNS + r")\b(?!/)")
 """A count printed with a plural noun after it, whatever the count: "{n} images" (not a
 range, "{low}-{high} candidates")."""
-NOT_COUNTS = ("{feature} pairs",)
+NOT_COUNTS = ("{feature} pairs", 'photos are" if located > 1 else "the one photo is"')
 
 
 def test_count_says_one_and_many():

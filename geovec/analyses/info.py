@@ -243,8 +243,9 @@ def next_steps(info: dict, db: str | None = None) -> list[str]:
             about = features[view].get(feature)
             held = about["rows"] if about else 0
             if held < counts[view]:
+                rows = count(counts[view], f"{view} row")
                 steps.append(
-                    f"{counts[view] - held} of {counts[view]} {view} rows lack {feature}: "
+                    f"{counts[view] - held} of {rows} lack {feature}: "
                     f"geovec extract {db} --features {feature} --view {view}"
                 )
     if crossview and not split["flagged"]:

@@ -19,7 +19,7 @@ def info_lines(info: dict) -> list[str]:
     shown = False
     for view, columns in info["features"].items():
         for name, about in columns.items():
-            held = f"{about['rows']} of {counts.get(view, 0)} rows"
+            held = f"{about['rows']} of {count(counts.get(view, 0), 'row')}"
             lines.append(
                 f"  {view}.{name}: {about['length']} values, {held}; "
                 f"{provenance_text(about['provenance'])}"
