@@ -258,7 +258,7 @@ async function selectPhoto(id) {
       if (f.geometry) {
         const [lon, lat] = f.geometry.coordinates;
         L.circleMarker([lat, lon], { radius: 6, color: "#00e5ff", weight: 2, fill: false, renderer: canvas })
-          .bindTooltip(n.id).addTo(selectionLayer);
+          .bindTooltip(el("span", {}, n.id)).addTo(selectionLayer);
       }
     }
   } else neighbourBox.replaceChildren(el("p", { class: "error" }, neighbours.reason.message));
@@ -276,7 +276,7 @@ function drawHeatmap(h, info) {
     style: (f) => ({ fillColor: f.properties.colour, fillOpacity: opacity, stroke: false }),
     onEachFeature: (f, layer) => {
       tooltips.set(f.properties.id, layer);
-      layer.bindTooltip(`tile ${f.properties.id}: rank ${f.properties.rank} of ${h.candidates}, distance ${fmt(f.properties.score, 3)}`);
+      layer.bindTooltip(el("span", {}, `tile ${f.properties.id}: rank ${f.properties.rank} of ${h.candidates}, distance ${fmt(f.properties.score, 3)}`));
     },
   }).addTo(heatmapLayer);
   const best = new Set(h.best.slice(0, 5).map((b) => b.id));
@@ -338,7 +338,7 @@ async function searchFromTile(latlng) {
       if (f.geometry) {
         const [lon, lat] = f.geometry.coordinates;
         L.circleMarker([lat, lon], { radius: 6, color: "#ffea00", weight: 2, fill: false, renderer: canvas })
-          .bindTooltip(h.id).addTo(searchLayer);
+          .bindTooltip(el("span", {}, h.id)).addTo(searchLayer);
       }
     }
     state.searchHits = found.features.length;
@@ -377,7 +377,7 @@ async function runSql() {
       for (const row of r.rows) {
         if (row[lon] === null || row[lat] === null) continue;
         const m = L.circleMarker([row[lat], row[lon]], { radius: 5, color: "#ff00ff", weight: 2, fillOpacity: 0.4, renderer: canvas });
-        if (id >= 0) m.bindTooltip(String(row[id]));
+        if (id >= 0) m.bindTooltip(el("span", {}, String(row[id])));
         m.addTo(sqlLayer); shown++;
       }
       sqlLayer.addTo(map);
