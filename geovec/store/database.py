@@ -451,6 +451,8 @@ class Store:
         lowered = first.lower()
         if not write and any(w in lowered for w in ("read-only", "view", "base table")):
             first += " (the store is read-only here; pass write=True to change tables)"
+        if 'column "at" not found' in lowered:
+            first += " (failures.at is failures.failed_at since geovec 0.1: at is a reserved word)"
         return QueryError(first)
 
     def _drop_writer(self) -> None:

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import lancedb
 import pyarrow as pa
+import pytest
 
 import geovec
+from geovec.errors import QueryError
 from geovec.ingestion.sources import read_source
 from tests.images import write_images, write_manifest
 
@@ -40,6 +42,12 @@ def test_an_old_store_reads_failed_at(tmp_path):
     assert rows == [{"path": "photos/a.jpg", "view": "ground", "stage": "decode", "error": "bad",
                      "failed_at": WHEN}]  # fmt: skip
     assert store.read("failures", ["path", "failed_at"]).column_names == ["path", "failed_at"]
+
+
+def test_the_old_name_points_at_the_new(tmp_path):
+    store = _old_store(tmp_path / "db")
+    with pytest.raises(QueryError, match="failures.at is failures.failed_at"):
+        store.sql_table('SELECT path, "at" FROM failures')
 
 
 def test_recording_a_failure_renames_the_column(tmp_path):
