@@ -69,8 +69,11 @@ class RegionRule:
         for point, polygon in zip(points[::-1], polygons[::-1]):  # the first polygon wins
             value = self.layer.values[polygon]
             regions[point] = None if value == NO_VALUE else stored_region(value)
-        outside = sum(1 for i, r in enumerate(regions) if r is None and located[i])
-        return RegionAssignment(regions, outside, int((~located).sum()))
+        inside = np.zeros(len(lon), bool)
+        inside[np.asarray(points, np.int64)] = True
+        outside = int((located & ~inside).sum())
+        unnamed = sum(1 for i, r in enumerate(regions) if r is None and inside[i])
+        return RegionAssignment(regions, outside, int((~located).sum()), unnamed=unnamed)
 
     def describe(self) -> str:
         """The rule in words, for a summary line."""
@@ -82,12 +85,13 @@ class RegionRule:
 @dataclasses.dataclass
 class RegionAssignment:
     """Each row's region and how many got none: ``outside`` (a position in no polygon),
-    ``unlocated`` (no position)."""
+    ``unlocated`` (no position), ``unnamed`` (in a polygon whose field is empty)."""
 
     regions: list[str | None]
     outside: int = 0
     unlocated: int = 0
     unlocated_kept: bool = False  # rows without a position kept the region they had
+    unnamed: int = 0  # a position in a polygon whose field is empty
 
     def named(self) -> int:
         return sum(r is not None for r in self.regions)
@@ -98,6 +102,8 @@ class RegionAssignment:
         text = f"{count(self.named(), things)} in {count(len(names), 'region')}"
         if self.outside:
             text += f", {self.outside} in no polygon (no region)"
+        if self.unnamed:
+            text += f", {self.unnamed} in a polygon without a name (no region)"
         if self.unlocated:
             kept = "kept their region" if self.unlocated_kept else "no region"
             text += f", {self.unlocated} without a position ({kept})"

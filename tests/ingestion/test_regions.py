@@ -58,6 +58,20 @@ def rows(path):
         return list(csv.DictReader(fh))
 
 
+def test_a_polygon_without_a_name_is_not_called_no_polygon(tmp_path):
+    unnamed = write_layer(
+        tmp_path / "unnamed.geojson",
+        [({"name": None}, polygon(-80.0, 32.7, -79.9, 32.9)), ({"name": "b"}, polygon(0, 0, 1, 1))],
+    )
+    found = RegionRule.of(layer=unnamed).assign([-79.95, 0.5, 50.0], [32.8, 0.5, 50.0])
+    assert found.regions == [None, "b", None]
+    assert (found.outside, found.unnamed) == (1, 1)
+    assert found.line("point") == (
+        "1 point in 1 region, 1 in no polygon (no region), "
+        "1 in a polygon without a name (no region)"
+    )
+
+
 def test_rule_joins_points_to_polygons(layer):
     rule = RegionRule.of(layer=layer)
     found = rule.assign(
