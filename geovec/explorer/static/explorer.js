@@ -270,7 +270,7 @@ function drawHeatmap(h, info) {
   heatmapLayer.clearLayers();
   const opacity = state.info.heatmap_opacity;
   const tooltips = new Map();
-  state.tileTooltip = (id) => tooltips.has(id) && tooltips.get(id).getTooltip().getContent();
+  state.tileTooltip = (id) => tooltips.has(id) && tooltips.get(id).getTooltip().getContent().textContent;
   L.geoJSON(h.tiles, {
     renderer: canvas,
     style: (f) => ({ fillColor: f.properties.colour, fillOpacity: opacity, stroke: false }),
