@@ -49,8 +49,8 @@ class HeatmapCache:
 
     def version(self) -> tuple:
         """The versions of the ground, overhead and map tables
-        (:meth:`~geovec.store.Store.version_token`: None where one is missing)."""
-        return tuple(self.store.version_token(v) for v in VIEWS)
+        (:meth:`~geovec.store.Store.version_tokens`: None where one is missing)."""
+        return self.store.version_tokens(*VIEWS)
 
     def region_data(self, feature: str, region: str, version: tuple | None = None) -> RegionData:
         """``region``'s inputs by ``feature`` at the store's ``version`` (now, if None)."""

@@ -135,9 +135,15 @@ class Store:
         """What names table ``name`` as it is now, for caches: its Lance version with the
         identity of its folder (inode, change time), since a table deleted and written
         again at the same path starts its versions again. None while it does not exist."""
-        if not self.has(name):
-            return None
-        version = self.table(name).version
+        return self.version_tokens(name)[0]
+
+    def version_tokens(self, *names: str) -> tuple[tuple[int, int, int] | None, ...]:
+        """:meth:`version_token` of each of ``names``, the table list read once."""
+        present = set(self.tables())
+        return tuple(self._token(name) if name in present else None for name in names)
+
+    def _token(self, name: str) -> tuple[int, int, int] | None:
+        version = self.db.open_table(name).version
         try:
             folder = os.stat(self.path / f"{name}.lance")
         except OSError:
