@@ -66,21 +66,3 @@ def report(
     verdict = "geovec faster" if ratio > 1 else "peer faster" if ratio < 1 else "even"
     print(f"  ratio geovec / peer {ratio:.2f} ({verdict}); {machine()}")
     return ratio
-
-
-def torch_caffenet_fc7(tp: dict, h):
-    """Caffe's CaffeNet from an NCHW batch ``h`` to fc7 (after its ReLU) in
-    torch.nn.functional, ``tp`` {layer: (weight, bias) tensors} of the converted file's
-    weights: the PyTorch peer of bench/extract.py and bench/ingest.py."""
-    import torch.nn.functional as F
-
-    from tests.reference_alexnet import CAFFENET_CONVS
-
-    for name, _, _, stride, pad, groups in CAFFENET_CONVS:
-        w, b = tp[name]
-        h = F.relu(F.conv2d(h, w, b, stride=stride, padding=pad, groups=groups))
-        if name in ("conv1", "conv2"):
-            h = F.local_response_norm(F.max_pool2d(h, 3, 2, ceil_mode=True), 5, 1e-4, 0.75, 1.0)
-    h = F.max_pool2d(h, 3, 2, ceil_mode=True).flatten(1)
-    h = F.relu(F.linear(h, *tp["fc6"]))
-    return F.relu(F.linear(h, *tp["fc7"]))

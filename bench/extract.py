@@ -277,7 +277,9 @@ def profile(args, model, params, caffe, device) -> None:
 
 def torch_side(torch, caffe, x, device, outputs):
     """Caffe's CaffeNet in torch.nn.functional on ``device``; stores its fc7 in outputs."""
-    from bench.common import torch_caffenet_fc7
+    import torch.nn.functional as F
+
+    from tests.reference_alexnet import CAFFENET_CONVS
 
     tp = {
         k: (torch.from_numpy(w).to(device), torch.from_numpy(b).to(device))
@@ -287,7 +289,15 @@ def torch_side(torch, caffe, x, device, outputs):
 
     @torch.inference_mode()
     def forward():
-        h = torch_caffenet_fc7(tp, xt)
+        h = xt
+        for name, _, _, stride, pad, groups in CAFFENET_CONVS:
+            w, b = tp[name]
+            h = F.relu(F.conv2d(h, w, b, stride=stride, padding=pad, groups=groups))
+            if name in ("conv1", "conv2"):
+                h = F.local_response_norm(F.max_pool2d(h, 3, 2, ceil_mode=True), 5, 1e-4, 0.75, 1.0)
+        h = F.max_pool2d(h, 3, 2, ceil_mode=True).flatten(1)
+        h = F.relu(F.linear(h, *tp["fc6"]))
+        h = F.relu(F.linear(h, *tp["fc7"]))
         if device == "cuda":
             torch.cuda.synchronize()
         return h

@@ -33,7 +33,6 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from bench.common import torch_caffenet_fc7  # noqa: E402
 from tests.caffe_writer import caffemodel  # noqa: E402
 from tests.images import write_manifest  # noqa: E402
 from tests.reference_alexnet import CAFFENET_CONVS, random_params  # noqa: E402
@@ -67,7 +66,15 @@ def torch_forward(caffe: dict, threads: int):
 
     @torch.inference_mode()
     def forward(xb):
-        fc7 = torch_caffenet_fc7(tp, xb)
+        h = xb
+        for name, _, _, stride, pad, groups in CAFFENET_CONVS:
+            w, b = tp[name]
+            h = F.relu(F.conv2d(h, w, b, stride=stride, padding=pad, groups=groups))
+            if name in ("conv1", "conv2"):
+                h = F.local_response_norm(F.max_pool2d(h, 3, 2, ceil_mode=True), 5, 1e-4, 0.75, 1.0)
+        h = F.max_pool2d(h, 3, 2, ceil_mode=True).flatten(1)
+        h = F.relu(F.linear(h, *tp["fc6"]))
+        fc7 = F.relu(F.linear(h, *tp["fc7"]))
         return fc7, F.linear(fc7, *tp["fc8"])
 
     return forward
